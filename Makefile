@@ -1,0 +1,43 @@
+# modelreg: `make run` serves a seeded catalog; `make test` runs every test. Both set up .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+
+.PHONY: help run test check lint format bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP) ## Start the embedded PostgreSQL, migrate, seed and serve on 127.0.0.1:8000
+	$(BIN)/modelreg db upgrade
+	$(BIN)/modelreg seed
+	$(BIN)/modelreg serve
+
+test: $(STAMP) ## Run every test against a real PostgreSQL (embedded unless MODELREG_TEST_DATABASE_URL)
+	$(BIN)/pytest
+
+check: $(STAMP) ## Lint, format check, types and migration lint
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/modelreg db sql > $(VENV)/migrations.sql
+	$(BIN)/squawk --config .squawk.toml $(VENV)/migrations.sql
+
+format: $(STAMP) ## Apply ruff fixes and formatting
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+bench: $(STAMP) ## Run the benchmarks in bench/ and print the results table
+	$(BIN)/python bench/migrate.py
+
+clean: ## Remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

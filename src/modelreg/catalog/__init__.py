@@ -1,0 +1,1 @@
+"""The catalog: the meta schema, the shipped models and (later) the repository and endpoints."""

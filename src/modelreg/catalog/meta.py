@@ -1,0 +1,150 @@
+"""`ModelMeta`: the schema of `models.meta`, every descriptive property of a model.
+
+Keys are camelCase in storage and on the wire. Unknown keys are kept as they are (a newer writer
+or a provider-specific field must survive a round trip through an older reader). Prices are
+Decimal in US dollars per million tokens and are stored as exact JSON numbers.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from modelreg.config import get_settings
+
+# The keys every stored meta must have (checked by `db verify` before schema validation).
+REQUIRED_KEYS: tuple[str, ...] = (
+    "displayName",
+    "capabilities",
+    "contextLength",
+    "creditsPer1kTokens",
+    "requiredTier",
+    "tierRestrictionMode",
+    "allowedTiers",
+)
+
+
+class TierRestrictionMode(StrEnum):
+    MINIMUM = "minimum"  # tier >= requiredTier
+    EXACT = "exact"  # tier == requiredTier
+    WHITELIST = "whitelist"  # tier in allowedTiers
+
+
+def _json_number(value: Any) -> Any:
+    """A number, never a string or a boolean dressed as one."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError("must be a JSON number")
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return value
+
+
+Usd = Annotated[Decimal, BeforeValidator(_json_number), Field(ge=0, allow_inf_nan=False)]
+Credits = Annotated[Decimal, BeforeValidator(_json_number), Field(gt=0, allow_inf_nan=False)]
+TokenCount = Annotated[int, Field(strict=True, gt=0, le=2**31 - 1)]
+
+
+class ModelMeta(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True, validate_default=True)
+
+    display_name: str = Field(alias="displayName", min_length=1, max_length=255, strict=True)
+    description: str = Field(default="", strict=True)
+    version: str = Field(default="", max_length=255, strict=True)
+    capabilities: list[str] = Field(min_length=1)
+    context_length: TokenCount = Field(alias="contextLength")
+    max_output_tokens: TokenCount | None = Field(default=None, alias="maxOutputTokens")
+    input_cost_usd_per_million_tokens: Usd = Field(alias="inputCostUsdPerMillionTokens")
+    output_cost_usd_per_million_tokens: Usd = Field(alias="outputCostUsdPerMillionTokens")
+    credits_per_1k_tokens: Credits = Field(alias="creditsPer1kTokens")
+    required_tier: str = Field(alias="requiredTier")
+    tier_restriction_mode: TierRestrictionMode = Field(alias="tierRestrictionMode")
+    allowed_tiers: list[str] = Field(alias="allowedTiers")
+    legacy_replacement_model_id: str | None = Field(
+        default=None, alias="legacyReplacementModelId", min_length=1, max_length=100
+    )
+    deprecation_notice: str | None = Field(default=None, alias="deprecationNotice")
+    sunset_date: date | datetime | None = Field(default=None, alias="sunsetDate")
+    provider_metadata: dict[str, Any] = Field(default_factory=dict, alias="providerMetadata")
+    internal_notes: str = Field(default="", alias="internalNotes", strict=True)
+    compliance_tags: list[str] = Field(default_factory=list, alias="complianceTags")
+
+    @field_validator("capabilities")
+    @classmethod
+    def _known_capabilities(cls, value: list[str]) -> list[str]:
+        vocabulary = get_settings().capabilities
+        unknown = [c for c in value if c not in vocabulary]
+        if unknown:
+            raise ValueError(f"unknown capability {unknown!r}; known: {', '.join(vocabulary)}")
+        if len(set(value)) != len(value):
+            raise ValueError("capabilities must not repeat")
+        return value
+
+    @field_validator("required_tier")
+    @classmethod
+    def _known_tier(cls, value: str) -> str:
+        tiers = get_settings().tiers
+        if value not in tiers:
+            raise ValueError(f"unknown tier {value!r}; known: {', '.join(tiers)}")
+        return value
+
+    @field_validator("allowed_tiers")
+    @classmethod
+    def _known_tiers(cls, value: list[str]) -> list[str]:
+        tiers = get_settings().tiers
+        unknown = [t for t in value if t not in tiers]
+        if unknown:
+            raise ValueError(f"unknown tier {unknown!r}; known: {', '.join(tiers)}")
+        return value
+
+    @model_validator(mode="after")
+    def _output_fits_context(self) -> ModelMeta:
+        if self.max_output_tokens is not None and self.max_output_tokens > self.context_length:
+            raise ValueError(
+                f"maxOutputTokens ({self.max_output_tokens}) exceeds contextLength "
+                f"({self.context_length})"
+            )
+        if self.tier_restriction_mode is TierRestrictionMode.WHITELIST and not self.allowed_tiers:
+            raise ValueError("tierRestrictionMode 'whitelist' needs at least one allowedTiers entry")
+        return self
+
+    @field_serializer("sunset_date")
+    def _iso_date(self, value: date | datetime | None) -> str | None:
+        return None if value is None else value.isoformat()
+
+    def to_storage(self) -> dict[str, Any]:
+        """The dict to store in `meta`: camelCase, Decimal kept exact, maxOutputTokens absent
+        rather than null when unknown, unknown keys as they came."""
+        data = self.model_dump(by_alias=True)
+        if data.get("maxOutputTokens") is None:
+            data.pop("maxOutputTokens", None)
+        return data
+
+
+def meta_json_schema() -> dict[str, Any]:
+    """The published JSON Schema of `meta`, with the configured vocabularies as enums."""
+    settings = get_settings()
+    schema = ModelMeta.model_json_schema(by_alias=True, mode="validation")
+    props = schema["properties"]
+    props["capabilities"]["items"]["enum"] = list(settings.capabilities)
+    props["capabilities"]["uniqueItems"] = True
+    props["requiredTier"]["enum"] = list(settings.tiers)
+    props["allowedTiers"]["items"]["enum"] = list(settings.tiers)
+    schema["title"] = "ModelMeta"
+    schema["description"] = (
+        "Every descriptive property of a model in modelreg's catalog. Prices are US dollars "
+        "per million tokens as exact decimal numbers. Unknown keys are kept."
+    )
+    schema["additionalProperties"] = True
+    return schema

@@ -1,0 +1,82 @@
+"""The one typed settings object for modelreg.
+
+Precedence, highest first: environment variables (prefix ``MODELREG_``, nested groups with
+``__``, e.g. ``MODELREG_MIGRATION__LOCK_TIMEOUT_MS``) > a ``.env`` file in the working
+directory > the defaults written here.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_TIERS: tuple[str, ...] = (
+    "free",
+    "pro",
+    "pro_max",
+    "enterprise_pro",
+    "enterprise_max",
+    "perpetual",
+)
+
+# The first five are the legacy `model_capability` enum; the rest are what current models
+# advertise. A value outside the legacy five cannot be written to the old columns, which the
+# migration trigger and the contract downgrade report instead of dropping.
+DEFAULT_CAPABILITIES: tuple[str, ...] = (
+    "text",
+    "vision",
+    "function_calling",
+    "code",
+    "long_context",
+    "reasoning",
+    "audio",
+    "structured_output",
+)
+
+
+class MigrationSettings(BaseModel):
+    """How schema changes behave against a live database."""
+
+    lock_timeout_ms: int = Field(default=2000, gt=0)
+    backfill_batch_size: int = Field(default=5000, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MODELREG_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="PostgreSQL URL. Unset: an embedded PostgreSQL under data_dir.",
+    )
+    data_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir("modelreg", appauthor=False)),
+        description="Where the embedded PostgreSQL keeps its data.",
+    )
+    tiers: tuple[str, ...] = DEFAULT_TIERS
+    capabilities: tuple[str, ...] = DEFAULT_CAPABILITIES
+    migration: MigrationSettings = MigrationSettings()
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, gt=0, lt=65536)
+
+    @field_validator("tiers", "capabilities")
+    @classmethod
+    def _non_empty_unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("must not be empty")
+        if len(set(value)) != len(value):
+            raise ValueError("must not repeat a value")
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Database access: connection URLs, the embedded server, engines and migrations."""

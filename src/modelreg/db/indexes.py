@@ -1,0 +1,59 @@
+"""The indexes the catalog's queries rely on: built by 0004_indexes, checked by `db verify`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    # What follows `ON` in CREATE INDEX.
+    definition: str
+    # pg_get_indexdef() of the built index, without the schema qualifier.
+    canonical: str
+
+
+INDEXES: tuple[IndexSpec, ...] = (
+    IndexSpec(
+        "idx_models_is_legacy",
+        "models (is_legacy)",
+        "CREATE INDEX idx_models_is_legacy ON models USING btree (is_legacy)",
+    ),
+    IndexSpec(
+        "idx_models_is_archived",
+        "models (is_archived)",
+        "CREATE INDEX idx_models_is_archived ON models USING btree (is_archived)",
+    ),
+    IndexSpec(
+        "idx_models_is_available_is_archived",
+        "models (is_available, is_archived)",
+        "CREATE INDEX idx_models_is_available_is_archived ON models"
+        " USING btree (is_available, is_archived)",
+    ),
+    IndexSpec(
+        "idx_models_meta_gin",
+        "models USING gin (meta)",
+        "CREATE INDEX idx_models_meta_gin ON models USING gin (meta)",
+    ),
+    IndexSpec(
+        "idx_models_meta_required_tier",
+        "models ((meta->>'requiredTier'))",
+        "CREATE INDEX idx_models_meta_required_tier ON models"
+        " USING btree (((meta ->> 'requiredTier'::text)))",
+    ),
+    # numeric, not integer: credits are fractional, and an integer cast in the index would make
+    # every insert of a fractional value fail.
+    IndexSpec(
+        "idx_models_meta_credits_per_1k",
+        "models (((meta->>'creditsPer1kTokens')::numeric))",
+        "CREATE INDEX idx_models_meta_credits_per_1k ON models"
+        " USING btree ((((meta ->> 'creditsPer1kTokens'::text))::numeric))",
+    ),
+    IndexSpec(
+        "idx_models_meta_capabilities",
+        "models USING gin ((meta->'capabilities'))",
+        "CREATE INDEX idx_models_meta_capabilities ON models"
+        " USING gin (((meta -> 'capabilities'::text)))",
+    ),
+)

@@ -1,0 +1,80 @@
+"""Alembic, driven from Python: upgrade, downgrade, current revision, history, offline SQL."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, pool
+from sqlalchemy.engine import URL
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+BASELINE = "0001_baseline"
+
+
+def alembic_config(
+    url: URL | None = None,
+    *,
+    backfill_progress: Callable[[int, int], None] | None = None,
+    output: io.StringIO | None = None,
+) -> Config:
+    config = Config(output_buffer=output) if output is not None else Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url is not None:
+        config.attributes["url"] = url
+    if backfill_progress is not None:
+        config.attributes["backfill_progress"] = backfill_progress
+    return config
+
+
+def upgrade(
+    url: URL, revision: str = "head", *, progress: Callable[[int, int], None] | None = None
+) -> None:
+    command.upgrade(alembic_config(url, backfill_progress=progress), revision)
+
+
+def downgrade(url: URL, revision: str) -> None:
+    command.downgrade(alembic_config(url), revision)
+
+
+def stamp(url: URL, revision: str) -> None:
+    command.stamp(alembic_config(url), revision)
+
+
+def offline_sql(revision_range: str = "base:head", *, downgrade: bool = False) -> str:
+    """The SQL a revision range would run, as `alembic upgrade --sql` prints it."""
+    output = io.StringIO()
+    config = alembic_config(output=output)
+    if downgrade:
+        command.downgrade(config, revision_range, sql=True)
+    else:
+        command.upgrade(config, revision_range, sql=True)
+    return output.getvalue()
+
+
+def current_revision(url: URL) -> str | None:
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def history() -> list[tuple[str, str]]:
+    """(revision id, one-line description), oldest first."""
+    script = ScriptDirectory.from_config(alembic_config())
+    revisions = list(script.walk_revisions())
+    revisions.reverse()
+    return [(rev.revision, (rev.doc or "").splitlines()[0]) for rev in revisions]

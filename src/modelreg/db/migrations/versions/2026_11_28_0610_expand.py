@@ -1,0 +1,105 @@
+"""expand: add meta, is_legacy, is_archived; keep old and new writers in sync with a trigger.
+
+Revision ID: 0002_expand
+Revises: 0001_baseline
+Create Date: 2026-11-28 06:10
+
+After this revision an application writing the old columns and one writing `meta` can run side
+by side: the trigger `models_sync_legacy_columns` maps every write onto the other shape (see
+`modelreg.db.legacy_sync`). `meta` stays nullable, guarded by a NOT VALID check that already
+applies to every new write; 0005_validate proves it for old rows.
+"""
+
+from __future__ import annotations
+
+from alembic import op
+from sqlalchemy import text
+
+from modelreg.db import legacy_sync
+from modelreg.db.ddl import is_offline, set_local_lock_timeout
+from modelreg.db.exceptions import DowngradeWouldLoseData
+
+revision = "0002_expand"
+down_revision = "0001_baseline"
+branch_labels = None
+depends_on = None
+
+# Descriptive columns that were NOT NULL in the baseline; a writer of `meta` does not set them.
+BASELINE_NOT_NULL = (
+    "display_name",
+    "context_length",
+    "input_cost_per_million_tokens",
+    "output_cost_per_million_tokens",
+    "credits_per_1k_tokens",
+    "required_tier",
+    "tier_restriction_mode",
+    "allowed_tiers",
+)
+
+
+def upgrade() -> None:
+    set_local_lock_timeout()
+    op.execute(
+        "ALTER TABLE models"
+        " ADD COLUMN IF NOT EXISTS is_legacy boolean NOT NULL DEFAULT false,"
+        " ADD COLUMN IF NOT EXISTS is_archived boolean NOT NULL DEFAULT false,"
+        " ADD COLUMN IF NOT EXISTS meta jsonb"
+    )
+    op.execute(
+        "ALTER TABLE models ADD CONSTRAINT models_meta_not_null CHECK (meta IS NOT NULL) NOT VALID"
+    )
+    op.execute(
+        "ALTER TABLE models "
+        + ", ".join(f"ALTER COLUMN {col} DROP NOT NULL" for col in BASELINE_NOT_NULL)
+    )
+    op.execute(legacy_sync.CREATE_FUNCTIONS)
+    op.execute(legacy_sync.CREATE_TRIGGER)
+
+
+def downgrade() -> None:
+    set_local_lock_timeout()
+    if not is_offline():
+        _refuse_lossy_downgrade()
+    op.execute(legacy_sync.DROP_TRIGGER)
+    op.execute(legacy_sync.DROP_FUNCTIONS)
+    # NOT NULL the cheap way: a validated CHECK lets SET NOT NULL skip its own table scan.
+    for col in BASELINE_NOT_NULL:
+        op.execute(
+            f"ALTER TABLE models ADD CONSTRAINT models_{col}_not_null"
+            f" CHECK ({col} IS NOT NULL) NOT VALID"
+        )
+        op.execute(f"ALTER TABLE models VALIDATE CONSTRAINT models_{col}_not_null")
+        op.execute(f"ALTER TABLE models ALTER COLUMN {col} SET NOT NULL")
+        op.execute(f"ALTER TABLE models DROP CONSTRAINT models_{col}_not_null")
+    op.execute("ALTER TABLE models DROP CONSTRAINT IF EXISTS models_meta_not_null")
+    op.execute("ALTER TABLE models DROP COLUMN meta, DROP COLUMN is_archived, DROP COLUMN is_legacy")
+
+
+def _refuse_lossy_downgrade() -> None:
+    """Stop before dropping `meta` if any row holds what only the new schema can carry."""
+    legacy_keys = "ARRAY[" + ", ".join(f"'{k}'" for k in legacy_sync.LEGACY_META_KEYS) + "]"
+    null_columns = " OR ".join(f"{col} IS NULL" for col in BASELINE_NOT_NULL)
+    rows = op.get_bind().execute(
+        text(
+            f"""
+            SELECT id, problem FROM (
+                SELECT id, concat_ws('; ',
+                    CASE WHEN is_archived THEN 'is archived' END,
+                    CASE WHEN {null_columns}
+                         THEN 'a column the baseline requires is NULL' END,
+                    (SELECT 'meta keys ' || string_agg(e.key, ', ' ORDER BY e.key)
+                            || ' have no old column'
+                       FROM jsonb_each(coalesce(meta, '{{}}'::jsonb) - {legacy_keys}::text[]) e
+                      WHERE e.value IS DISTINCT FROM
+                            modelreg_new_meta_defaults(is_deprecated) -> e.key)
+                ) AS problem
+                FROM models
+            ) checked
+            WHERE problem <> ''
+            ORDER BY id
+            """
+        )
+    )
+    problems = [(str(r.id), str(r.problem)) for r in rows]
+    if problems:
+        raise DowngradeWouldLoseData(revision, problems)
