@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, pool
+from modelreg.db.engine import sync_engine
 from sqlalchemy.engine import URL
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -58,7 +58,7 @@ def offline_sql(revision_range: str = "base:head", *, downgrade: bool = False) -
 
 
 def current_revision(url: URL) -> str | None:
-    engine = create_engine(url, poolclass=pool.NullPool)
+    engine = sync_engine(url)
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from modelreg.db.engine import sync_engine
 
 from modelreg.db.urls import database_url
 
@@ -27,7 +27,7 @@ def run_online() -> None:
         _run(connection)
         return
     url = config.attributes.get("url") or database_url()
-    engine = create_engine(url, poolclass=pool.NullPool)
+    engine = sync_engine(url)
     with engine.connect() as conn:
         _run(conn)
     engine.dispose()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 from sqlalchemy import text
 
-from modelreg.db import legacy_sync
+from modelreg.db import baseline, legacy_sync
 from modelreg.db.ddl import is_offline, set_local_lock_timeout
 from modelreg.db.exceptions import DowngradeWouldLoseData
 
@@ -56,14 +56,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     set_local_lock_timeout()
-    op.execute(
-        "CREATE TYPE subscription_tier AS ENUM"
-        " ('free', 'pro', 'pro_max', 'enterprise_pro', 'enterprise_max', 'perpetual')"
-    )
-    op.execute(
-        "CREATE TYPE model_capability AS ENUM"
-        " ('text', 'vision', 'function_calling', 'code', 'long_context')"
-    )
+    for statement in baseline.CREATE_TYPES:
+        op.execute(statement)
     op.execute(
         "ALTER TABLE models "
         + ", ".join(f"ADD COLUMN {col} {ddl}" for col, ddl in LEGACY_COLUMN_DDL)

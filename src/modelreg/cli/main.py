@@ -1,0 +1,64 @@
+"""`modelreg`: serve the API, migrate and verify the database, load the shipped catalog."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from modelreg.catalog.meta import meta_json_schema
+from modelreg.cli import db
+from modelreg.cli.common import console, err_console, reported_errors, url
+from modelreg.config import get_settings
+
+app = typer.Typer(
+    help="modelreg: which LLM models you offer, to whom, at what price, in what state.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+
+schema_app = typer.Typer(help="Published schemas.", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
+
+
+@schema_app.command("meta")
+def schema_meta() -> None:
+    """Print the JSON Schema of a model's `meta`."""
+    typer.echo(json.dumps(meta_json_schema(), indent=2))
+
+
+@app.command()
+def seed() -> None:
+    """Load the shipped catalog: models not in the database yet are added, others left alone."""
+    from modelreg.catalog.seed import seed_catalog
+
+    with reported_errors():
+        inserted, total = seed_catalog(url())
+    console.print(f"seeded {inserted} new model(s); {total - inserted} already present")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the HTTP API (uvicorn)."""
+    import uvicorn
+
+    settings = get_settings()
+    target = url()  # starts the embedded server in this process, before the workers
+    err_console.print(f"database: {target.render_as_string(hide_password=True)}")
+    uvicorn.run(
+        "modelreg.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+    )
+
+
+if __name__ == "__main__":
+    app()

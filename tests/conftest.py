@@ -1,0 +1,57 @@
+"""Fixtures shared by every test: a real PostgreSQL and databases built by the migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.engine import URL
+
+from modelreg.config import get_settings
+from modelreg.db.engine import sync_engine
+from tests.pg import PgServer
+
+
+@pytest.fixture(scope="session")
+def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+    server = PgServer.from_environment(tmp_path_factory.mktemp("pg"))
+    yield server
+    server.drop_all()
+
+
+@pytest.fixture
+def database_at(pg: PgServer) -> Callable[[str | None], URL]:
+    """Make a fresh database at a revision: `database_at("0002_expand")`."""
+    return pg.database_at
+
+
+@pytest.fixture
+def head_url(pg: PgServer) -> URL:
+    return pg.database_at("head")
+
+
+@pytest.fixture
+def engine_for() -> Iterator[Callable[[URL], Engine]]:
+    engines: list[Engine] = []
+
+    def make(url: URL) -> Engine:
+        engine = sync_engine(url)
+        engines.append(engine)
+        return engine
+
+    yield make
+    for engine in engines:
+        engine.dispose()
+
+
+@pytest.fixture
+def use_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[URL], None]]:
+    """Point modelreg's settings (and so the CLI and the app) at a database."""
+
+    def point(url: URL) -> None:
+        monkeypatch.setenv("MODELREG_DATABASE_URL", url.render_as_string(hide_password=False))
+        get_settings.cache_clear()
+
+    yield point
+    get_settings.cache_clear()
