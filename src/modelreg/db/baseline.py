@@ -14,28 +14,29 @@ CREATE_TYPES: tuple[str, ...] = (
 
 # The legacy shape as it was, varchar and int included: squawk's style rules for new tables do
 # not apply to a faithful copy of an existing one.
-CREATE_TABLE = """
--- squawk-ignore prefer-text-field,prefer-bigint-over-int,prefer-robust-stmts
+VARCHAR = "-- squawk-ignore prefer-text-field\n    "
+INT4 = "-- squawk-ignore prefer-bigint-over-int\n    "
+CREATE_TABLE = f"""-- squawk-ignore prefer-robust-stmts
 CREATE TABLE models (
-    id varchar(100) PRIMARY KEY,
-    name varchar(255) NOT NULL,
-    display_name varchar(255) NOT NULL,
-    provider varchar(100) NOT NULL,
+    {VARCHAR}id varchar(100) PRIMARY KEY,
+    {VARCHAR}name varchar(255) NOT NULL,
+    {VARCHAR}display_name varchar(255) NOT NULL,
+    {VARCHAR}provider varchar(100) NOT NULL,
     description text,
     capabilities model_capability[],
-    context_length integer NOT NULL,
-    max_output_tokens integer,
-    input_cost_per_million_tokens integer NOT NULL,
-    output_cost_per_million_tokens integer NOT NULL,
-    credits_per_1k_tokens integer NOT NULL,
+    {INT4}context_length integer NOT NULL,
+    {INT4}max_output_tokens integer,
+    {INT4}input_cost_per_million_tokens integer NOT NULL,
+    {INT4}output_cost_per_million_tokens integer NOT NULL,
+    {INT4}credits_per_1k_tokens integer NOT NULL,
     is_available boolean NOT NULL DEFAULT true,
     is_deprecated boolean NOT NULL DEFAULT false,
-    version varchar(50),
+    {VARCHAR}version varchar(50),
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
     required_tier subscription_tier NOT NULL DEFAULT 'free',
-    tier_restriction_mode varchar(20) NOT NULL DEFAULT 'minimum',
-    allowed_tiers subscription_tier[] NOT NULL DEFAULT '{}'
+    {VARCHAR}tier_restriction_mode varchar(20) NOT NULL DEFAULT 'minimum',
+    allowed_tiers subscription_tier[] NOT NULL DEFAULT '{{}}'
 )
 """
 
