@@ -1158,7 +1158,7 @@ def render(f: Figures) -> str:
         hold_text = (
             "none seen" if hold is None else f"{fmt(hold.observed_ms)} ({fmt(hold.bound_ms)})"
         )
-        held_during = "" if hold is None else cell(" ; ".join(hold.statements) or "?")
+        held_during = "" if hold is None else cell(" → ".join(hold.statements) or "?")
         add(
             f"| {name} | {seconds} | {hold_text} | {held_during}"
             f" | {fmt(wait.observed_ms) if wait else '—'} | {s.count:,}"
@@ -1236,7 +1236,7 @@ def render(f: Figures) -> str:
         add(
             f"ACCESS EXCLUSIVE on models by other backends: {len(f.other_holds)},"
             f" longest {fmt(longest.observed_ms)} ms ({longest.backend_type},"
-            f" {longest.phase}: {cell(' ; '.join(longest.statements) or '?')})."
+            f" {longest.phase}: {cell(' → '.join(longest.statements) or '?')})."
         )
     return "\n".join(out) + "\n"
 

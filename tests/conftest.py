@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
 from modelreg.config import get_settings
+from modelreg.db import embedded
 from modelreg.db.engine import sync_engine
 from tests.pg import PgServer
 
 
+def _scratch_dir() -> Iterator[Path]:
+    # Not under pytest's tmp_path: pytest resets its base directory to mode 0700 whenever a
+    # session starts, which would lock out the unprivileged user the embedded server runs as.
+    path = Path(tempfile.mkdtemp(prefix="modelreg-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+scratch_dir = pytest.fixture(_scratch_dir)
+
+
 @pytest.fixture(scope="session")
-def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
-    server = PgServer.from_environment(tmp_path_factory.mktemp("pg"))
-    yield server
-    server.drop_all()
+def pg() -> Iterator[PgServer]:
+    for scratch in _scratch_dir():
+        server = PgServer.from_environment(scratch)
+        yield server
+        server.drop_all()
+        embedded.stop(scratch)
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ class PgServer:
 
     def _admin(self, sql: str) -> None:
         with psycopg.connect(libpq_conninfo(self.admin_url), autocommit=True) as conn:
-            conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute(sql)
 
     def create_database(self, template: str | None = None) -> URL:
         name = f"{PREFIX}_{next(self._names)}"

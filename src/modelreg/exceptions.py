@@ -42,8 +42,14 @@ class NotFound(ModelRegError):
 
 def problem(status: int, code: str, title: str, detail: str, **extra: object) -> dict[str, object]:
     """An RFC 9457 problem document."""
-    return {"type": "about:blank", "title": title, "status": status, "code": code,
-            "detail": detail, **extra}
+    return {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "code": code,
+        "detail": detail,
+        **extra,
+    }
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -14,7 +14,7 @@ INT4 = st.integers(min_value=-(2**31), max_value=2**31 - 1)
 
 def _text(max_size: int, min_size: int = 0) -> st.SearchStrategy[str]:
     # Any Unicode PostgreSQL can store: everything but NUL and lone surrogates.
-    alphabet = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+    alphabet = st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")
     return st.text(alphabet=alphabet, min_size=min_size, max_size=max_size)
 
 
@@ -52,8 +52,7 @@ def legacy_rows(min_size: int = 1, max_size: int = 12) -> st.SearchStrategy[list
         display_name=_text(255),
         provider=_text(100),
         description=st.none() | _text(2000),
-        capabilities=st.none()
-        | st.lists(st.sampled_from(CAPABILITIES) | st.none(), max_size=6),
+        capabilities=st.none() | st.lists(st.sampled_from(CAPABILITIES) | st.none(), max_size=6),
         context_length=INT4,
         max_output_tokens=st.none() | INT4,
         input_cost_per_million_tokens=INT4,

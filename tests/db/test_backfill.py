@@ -140,7 +140,7 @@ def test_downgrade_clears_derived_meta_but_keeps_what_a_new_writer_wrote(
     with engine.begin() as conn:
         conn.execute(
             text(
-                "UPDATE models SET meta = meta || '{\"internalNotes\": \"keep me\"}'"
+                'UPDATE models SET meta = meta || \'{"internalNotes": "keep me"}\''
                 " WHERE id = 'm-001'"
             )
         )

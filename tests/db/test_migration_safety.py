@@ -82,7 +82,7 @@ def test_expand_downgrade_stops_when_meta_holds_what_old_columns_cannot(
         insert_rows(conn, [OLD])
         conn.execute(
             text(
-                "UPDATE models SET meta = meta || '{\"complianceTags\": [\"soc2\"]}',"
+                'UPDATE models SET meta = meta || \'{"complianceTags": ["soc2"]}\','
                 " is_archived = true WHERE id = 'old-1'"
             )
         )

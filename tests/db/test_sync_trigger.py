@@ -1,8 +1,8 @@
-"""While both shapes exist (0002..0005), an old writer and a new writer never lose each other's data."""
+"""While both shapes exist (0002..0005), old and new writers never lose each other's data."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -62,12 +62,10 @@ def conn(
     request: pytest.FixtureRequest,
     database_at: Callable[[str], URL],
     engine_for: Callable[[URL], Engine],
-) -> Connection:
+) -> Iterator[Connection]:
     engine = engine_for(database_at(request.param))
-    connection = engine.connect()
-    connection.begin()
-    request.addfinalizer(connection.close)
-    return connection
+    with engine.connect() as connection, connection.begin():
+        yield connection
 
 
 def _meta(conn: Connection, model_id: str) -> dict[str, Any]:
@@ -141,7 +139,8 @@ def test_new_writer_update_changes_only_the_columns_it_changed(conn: Connection)
     insert_rows(conn, [OLD])
     conn.execute(
         text(
-            "UPDATE models SET meta = meta || '{\"contextLength\": 64000, \"maxOutputTokens\": 4096}'"
+            "UPDATE models SET meta = meta"
+            ' || \'{"contextLength": 64000, "maxOutputTokens": 4096}\''
             " WHERE id = 'old-1'"
         )
     )
@@ -188,7 +187,7 @@ def test_sub_cent_price_is_refused_while_old_columns_exist(conn: Connection) -> 
 
 def test_fractional_credits_are_refused_while_old_columns_exist(conn: Connection) -> None:
     meta = {**NEW_META, "creditsPer1kTokens": Decimal("0.5")}
-    with pytest.raises(DBAPIError, match="creditsPer1kTokens = 0.5"):
+    with pytest.raises(DBAPIError, match=r"creditsPer1kTokens = 0\.5"):
         _insert_new(conn, "new-1", meta)
 
 

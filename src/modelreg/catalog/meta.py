@@ -116,7 +116,9 @@ class ModelMeta(BaseModel):
                 f"({self.context_length})"
             )
         if self.tier_restriction_mode is TierRestrictionMode.WHITELIST and not self.allowed_tiers:
-            raise ValueError("tierRestrictionMode 'whitelist' needs at least one allowedTiers entry")
+            raise ValueError(
+                "tierRestrictionMode 'whitelist' needs at least one allowedTiers entry"
+            )
         return self
 
     @field_serializer("sunset_date")

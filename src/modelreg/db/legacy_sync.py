@@ -47,8 +47,10 @@ LANGUAGE sql IMMUTABLE AS $fn$
         'version', coalesce(r.version, ''),
         'capabilities', coalesce(to_jsonb(r.capabilities::text[]), '[]'::jsonb),
         'contextLength', r.context_length,
-        'inputCostUsdPerMillionTokens', trim_scale(r.input_cost_per_million_tokens::numeric / 100),
-        'outputCostUsdPerMillionTokens', trim_scale(r.output_cost_per_million_tokens::numeric / 100),
+        'inputCostUsdPerMillionTokens',
+            trim_scale(r.input_cost_per_million_tokens::numeric / 100),
+        'outputCostUsdPerMillionTokens',
+            trim_scale(r.output_cost_per_million_tokens::numeric / 100),
         'creditsPer1kTokens', r.credits_per_1k_tokens,
         'requiredTier', r.required_tier::text,
         'tierRestrictionMode', r.tier_restriction_mode,
@@ -69,7 +71,8 @@ BEGIN
     IF n <> trunc(n) OR n < -2147483648 OR n > 2147483647 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'numeric_value_out_of_range',
-            MESSAGE = format('meta.%s = %s cannot be stored in the legacy integer column', field, v),
+            MESSAGE = format(
+                'meta.%s = %s cannot be stored in the legacy integer column', field, v),
             HINT = CASE WHEN scale = 100
                         THEN 'the legacy column holds whole US cents per million tokens'
                         ELSE 'the legacy column holds whole numbers' END;

@@ -10,8 +10,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from modelreg.db.engine import sync_engine
 from sqlalchemy.engine import URL
+
+from modelreg.db.engine import sync_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 BASELINE = "0001_baseline"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from alembic import context
-from modelreg.db.engine import sync_engine
 
+from modelreg.db.engine import sync_engine
 from modelreg.db.urls import database_url
 
 config = context.config

@@ -74,7 +74,9 @@ def downgrade() -> None:
         op.execute(f"ALTER TABLE models ALTER COLUMN {col} SET NOT NULL")
         op.execute(f"ALTER TABLE models DROP CONSTRAINT models_{col}_not_null")
     op.execute("ALTER TABLE models DROP CONSTRAINT IF EXISTS models_meta_not_null")
-    op.execute("ALTER TABLE models DROP COLUMN meta, DROP COLUMN is_archived, DROP COLUMN is_legacy")
+    op.execute(
+        "ALTER TABLE models DROP COLUMN meta, DROP COLUMN is_archived, DROP COLUMN is_legacy"
+    )
 
 
 def _refuse_lossy_downgrade() -> None:

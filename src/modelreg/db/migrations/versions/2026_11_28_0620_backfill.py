@@ -11,6 +11,7 @@ lock is held for longer than one batch and an interrupted run resumes where it s
 from __future__ import annotations
 
 from alembic import context, op
+
 from modelreg.config import get_settings
 from modelreg.db import backfill
 from modelreg.db.ddl import is_offline, lock_timeout_ms, set_local_lock_timeout

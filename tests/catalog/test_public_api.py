@@ -1,0 +1,167 @@
+"""The public read API over a seeded database: `/healthz`, `/v1/models`, `/v1/models/{id}`."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from importlib.resources import files
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import URL
+from starlette.exceptions import StarletteDeprecationWarning
+
+from modelreg.app import create_app
+from modelreg.catalog.seed import seed_catalog
+from modelreg.catalog.seed_data import SeedModel
+from modelreg.db import jsonb
+
+with warnings.catch_warnings():
+    # Starlette 1.x warns that its TestClient runs on `httpx` rather than `httpx2`; the dev extra
+    # in pyproject.toml still names httpx. The warning concerns the test client, not modelreg.
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
+
+PRICE_KEYS = ("inputCostUsdPerMillionTokens", "outputCostUsdPerMillionTokens", "creditsPer1kTokens")
+ARCHIVED = "gpt-4o"
+WITH_INTERNAL_NOTES = "claude-opus-4-1"
+
+
+@pytest.fixture
+def seeded_url(head_url: URL) -> URL:
+    seed_catalog(head_url)
+    return head_url
+
+
+@pytest.fixture
+def client(seeded_url: URL, use_database: Callable[[URL], None]) -> Iterator[TestClient]:
+    use_database(seeded_url)
+    with TestClient(create_app()) as test_client:
+        yield test_client
+
+
+def _archive(engine: Engine, model_id: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE models SET is_archived = true WHERE id = :id"), {"id": model_id})
+
+
+def _listed(client: TestClient) -> list[dict[str, Any]]:
+    response = client.get("/v1/models")
+    assert response.status_code == 200, response.text
+    data: list[dict[str, Any]] = jsonb.loads(response.text)["data"]
+    return data
+
+
+def _shipped_prices() -> dict[str, dict[str, Decimal]]:
+    """Every shipped price as written in models.json, read exactly."""
+    document = jsonb.loads(
+        (files("modelreg.catalog") / "data" / "models.json").read_text(encoding="utf-8")
+    )
+    return {
+        entry["id"]: {key: Decimal(str(entry["meta"][key])) for key in PRICE_KEYS}
+        for entry in document["models"]
+    }
+
+
+# Not found.
+
+
+def test_unknown_model_id_is_a_not_found_problem(client: TestClient) -> None:
+    response = client.get("/v1/models/no-such-model")
+
+    assert response.status_code == 404
+    assert response.headers["content-type"].split(";")[0] == "application/problem+json"
+    assert response.json()["code"] == "not_found"
+
+
+def test_archived_model_is_not_found_by_id(
+    client: TestClient, seeded_url: URL, engine_for: Callable[[URL], Engine]
+) -> None:
+    assert client.get(f"/v1/models/{ARCHIVED}").status_code == 200
+    _archive(engine_for(seeded_url), ARCHIVED)
+
+    response = client.get(f"/v1/models/{ARCHIVED}")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_archived_model_is_left_out_of_the_list(
+    client: TestClient,
+    seeded_url: URL,
+    engine_for: Callable[[URL], Engine],
+    shipped: list[SeedModel],
+) -> None:
+    _archive(engine_for(seeded_url), ARCHIVED)
+
+    ids = [model["id"] for model in _listed(client)]
+
+    assert ARCHIVED not in ids
+    assert len(ids) == len(shipped) - 1
+
+
+def test_internal_notes_never_appear_in_public_output(
+    client: TestClient, shipped: list[SeedModel]
+) -> None:
+    note = next(m.meta.internal_notes for m in shipped if m.id == WITH_INTERNAL_NOTES)
+    assert note, f"{WITH_INTERNAL_NOTES} is expected to ship with internal notes"
+
+    for path in ("/v1/models", f"/v1/models/{WITH_INTERNAL_NOTES}"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "internalNotes" not in response.text, path
+        assert note not in response.text, path
+
+
+# Served.
+
+
+def test_healthz_is_ok(client: TestClient) -> None:
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_model_list_is_an_openai_style_list_of_every_seeded_model(
+    client: TestClient, shipped: list[SeedModel]
+) -> None:
+    response = client.get("/v1/models")
+
+    assert response.status_code == 200
+    body = jsonb.loads(response.text)
+    assert body["object"] == "list"
+    listed = {m["id"]: (m["object"], m["owned_by"]) for m in body["data"]}
+    assert listed == {m.id: ("model", m.provider) for m in shipped}
+
+
+def test_model_list_prices_are_exact(client: TestClient) -> None:
+    expected = _shipped_prices()
+
+    served = {
+        model["id"]: {key: model["meta"][key] for key in PRICE_KEYS} for model in _listed(client)
+    }
+
+    inexact = {
+        model_id: (prices, expected[model_id])
+        for model_id, prices in served.items()
+        if any(
+            not isinstance(prices[key], int | Decimal) or str(prices[key]) != str(value)
+            for key, value in expected[model_id].items()
+        )
+    }
+    assert served.keys() == expected.keys()
+    assert inexact == {}
+
+
+def test_known_model_is_served_by_id(client: TestClient, shipped: list[SeedModel]) -> None:
+    model = next(m for m in shipped if m.id == "claude-sonnet-4-5")
+
+    response = client.get(f"/v1/models/{model.id}")
+
+    assert response.status_code == 200
+    body = jsonb.loads(response.text)
+    assert (body["id"], body["object"], body["owned_by"]) == (model.id, "model", model.provider)
+    assert body["meta"]["displayName"] == model.meta.display_name
