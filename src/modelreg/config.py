@@ -7,6 +7,7 @@ directory > the defaults written here.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,6 +39,17 @@ DEFAULT_CAPABILITIES: tuple[str, ...] = (
 )
 
 
+def default_data_dir() -> Path:
+    """The per-user data directory; for root, /var/lib/modelreg.
+
+    The embedded server cannot run as root, so it runs as a system user of its own, which must be
+    able to reach the data directory: under /root that would mean opening up root's home.
+    """
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/lib/modelreg")
+    return Path(platformdirs.user_data_dir("modelreg", appauthor=False))
+
+
 class MigrationSettings(BaseModel):
     """How schema changes behave against a live database."""
 
@@ -58,7 +70,7 @@ class Settings(BaseSettings):
         description="PostgreSQL URL. Unset: an embedded PostgreSQL under data_dir.",
     )
     data_dir: Path = Field(
-        default_factory=lambda: Path(platformdirs.user_data_dir("modelreg", appauthor=False)),
+        default_factory=lambda: default_data_dir(),
         description="Where the embedded PostgreSQL keeps its data.",
     )
     tiers: tuple[str, ...] = DEFAULT_TIERS
