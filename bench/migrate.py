@@ -488,7 +488,13 @@ def cents(value: int) -> Decimal:
 
 LOCK_QUERY = """
 SELECT l.pid, l.virtualtransaction, l.granted,
-       coalesce(a.backend_type, ''), coalesce(a.application_name, ''), coalesce(a.query, '')
+       coalesce(a.backend_type, ''), coalesce(a.application_name, ''), coalesce(a.query, ''),
+       CASE WHEN l.granted THEN NULL ELSE (
+           SELECT array_agg(b.backend_type || ' (pid ' || b.pid || '): '
+                            || left(coalesce(b.query, ''), 200))
+             FROM pg_stat_activity b
+            WHERE b.pid = ANY (pg_blocking_pids(l.pid))
+       ) END
   FROM pg_locks l
   LEFT JOIN pg_stat_activity a ON a.pid = l.pid
  WHERE l.locktype = 'relation'
@@ -513,6 +519,8 @@ class LockSighting:
     poll_before: float
     poll_after: float | None = None
     statements: list[str] = field(default_factory=list)
+    # For a lock waited for: who held it up (pg_blocking_pids).
+    blockers: list[str] = field(default_factory=list)
 
     @property
     def observed_ms(self) -> float:
@@ -539,6 +547,7 @@ class LockSighting:
             "observed_ms": round(self.observed_ms, 3),
             "upper_bound_ms": round(self.bound_ms, 3),
             "statements": self.statements,
+            "blockers": self.blockers,
         }
 
 
@@ -581,7 +590,7 @@ class LockMonitor(threading.Thread):
                 if previous is not None:
                     self.poll_gaps_ms.append((now - previous) * 1000)
                 seen: set[tuple[int, str, bool]] = set()
-                for pid, vxid, granted, backend_type, app, query in rows:
+                for pid, vxid, granted, backend_type, app, query, blockers in rows:
                     key = (int(pid), str(vxid), bool(granted))
                     seen.add(key)
                     sighting = active.get(key)
@@ -603,6 +612,10 @@ class LockMonitor(threading.Thread):
                     statement = one_line(str(query))
                     if statement and statement not in sighting.statements:
                         sighting.statements.append(statement)
+                    for blocker in blockers or ():
+                        text = one_line(str(blocker))
+                        if text not in sighting.blockers:
+                            sighting.blockers.append(text)
                 for key in [k for k in active if k not in seen]:
                     done = active.pop(key)
                     done.poll_after = now
@@ -1084,6 +1097,13 @@ def _by_kind(writes: Sequence[WriteSample]) -> dict[str, dict[str, Any]]:
     return {k: Summary.of(v).as_dict() for k, v in sorted(kinds.items())}
 
 
+def wait_text(wait: LockSighting | None) -> str:
+    if wait is None:
+        return "—"
+    kinds = sorted({b.split(" (pid")[0] for b in wait.blockers})
+    return fmt(wait.observed_ms) + (f" (behind {', '.join(kinds)})" if kinds else "")
+
+
 def fmt(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"
 
@@ -1161,7 +1181,7 @@ def render(f: Figures) -> str:
         held_during = "" if hold is None else cell(" → ".join(hold.statements) or "?")
         add(
             f"| {name} | {seconds} | {hold_text} | {held_during}"
-            f" | {fmt(wait.observed_ms) if wait else '—'} | {s.count:,}"
+            f" | {wait_text(wait)} | {s.count:,}"
             f" | {fmt(s.p50_ms, 2)} | {fmt(s.p99_ms, 2)} | {fmt(s.max_ms)}"
             f" | {fmt_ratio(ratio(s.p99_ms, base_p99))} | {f.errors_by_phase[phase]:,}"
             f" | {f.not_applied_by_phase[phase]:,} |"
@@ -1178,6 +1198,13 @@ def render(f: Figures) -> str:
     add(
         f"| backfill batches (timed) / p50 / p99 / max ms | {f.backfill.count:,} /"
         f" {fmt(f.backfill.p50_ms)} / {fmt(f.backfill.p99_ms)} / {fmt(f.backfill.max_ms)} |"
+    )
+    waits = [x for x in f.longest_wait.values() if x is not None]
+    longest_wait = _longest(waits)
+    add(
+        "| longest wait of the migration for ACCESS EXCLUSIVE ms (writers queue behind it) | "
+        + ("—" if longest_wait is None else f"{wait_text(longest_wait)}, {longest_wait.phase}")
+        + " |"
     )
     w = f.writer_all
     add(f"| writer writes | {w.count:,} |")
@@ -1212,6 +1239,20 @@ def render(f: Figures) -> str:
                 f"| {item['key']} | {item['rows']:,} | {item['example_id']}"
                 f" | {cell(json.dumps(item['columns_say']), 40)}"
                 f" | {cell(json.dumps(item['meta_says']), 40)} |"
+            )
+    long_waits = [x for x in r.sightings if not x.granted and x.observed_ms >= 10]
+    if long_waits:
+        add("")
+        add("### Waits for ACCESS EXCLUSIVE on models of 10 ms or more")
+        add("")
+        add("| phase | waiter | waited ms (poll bound) | waiting statement | held up by |")
+        add("| --- | --- | ---: | --- | --- |")
+        for x in long_waits:
+            add(
+                f"| {x.phase} | {x.application_name or x.backend_type}"
+                f" | {fmt(x.observed_ms)} ({fmt(x.bound_ms)})"
+                f" | {cell(' → '.join(x.statements) or '?', 60)}"
+                f" | {cell(' / '.join(x.blockers) or '?', 90)} |"
             )
     if r.write_errors:
         add("")

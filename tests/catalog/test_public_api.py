@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from importlib.resources import files
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
-from starlette.exceptions import StarletteDeprecationWarning
 
 from modelreg.app import create_app
 from modelreg.catalog.seed import seed_catalog
 from modelreg.catalog.seed_data import SeedModel
 from modelreg.db import jsonb
-
-with warnings.catch_warnings():
-    # Starlette 1.x warns that its TestClient runs on `httpx` rather than `httpx2`; the dev extra
-    # in pyproject.toml still names httpx. The warning concerns the test client, not modelreg.
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
 
 PRICE_KEYS = ("inputCostUsdPerMillionTokens", "outputCostUsdPerMillionTokens", "creditsPer1kTokens")
 ARCHIVED = "gpt-4o"

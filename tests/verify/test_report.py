@@ -78,7 +78,7 @@ def test_missing_key_fails_naming_the_row_and_key(good: Engine) -> None:
         ({"displayName": None}, "displayName"),
         ({"capabilities": "text"}, "capabilities"),
         ({"creditsPer1kTokens": "9"}, "creditsPer1kTokens"),
-        ({"maxOutputTokens": 10**6}, "meta"),
+        ({"maxOutputTokens": 10**6}, "maxOutputTokens"),
     ],
 )
 def test_invalid_value_fails_naming_the_row_and_field(

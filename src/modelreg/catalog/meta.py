@@ -7,7 +7,7 @@ Decimal in US dollars per million tokens and are stored as exact JSON numbers.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
@@ -17,9 +17,9 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_serializer,
     field_validator,
-    model_validator,
 )
 
 from modelreg.config import get_settings
@@ -51,6 +51,27 @@ def _json_number(value: Any) -> Any:
     return value
 
 
+def _date_or_utc_datetime(value: Any) -> Any:
+    """A calendar date stays a date; anything with a time of day becomes an aware UTC datetime
+    (a naive one is read as UTC). Never a datetime silently cut down to its date."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if len(text) == 10:
+                return date.fromisoformat(text)
+            value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError("must be an ISO-8601 date or datetime") from None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+    return value
+
+
+SunsetDate = Annotated[date | datetime, BeforeValidator(_date_or_utc_datetime)]
+"""A sunset: `2027-01-31`, or `2027-01-31T12:00:00Z` (stored in UTC)."""
+
 Usd = Annotated[Decimal, BeforeValidator(_json_number), Field(ge=0, allow_inf_nan=False)]
 Credits = Annotated[Decimal, BeforeValidator(_json_number), Field(gt=0, allow_inf_nan=False)]
 TokenCount = Annotated[int, Field(strict=True, gt=0, le=2**31 - 1)]
@@ -75,7 +96,7 @@ class ModelMeta(BaseModel):
         default=None, alias="legacyReplacementModelId", min_length=1, max_length=100
     )
     deprecation_notice: str | None = Field(default=None, alias="deprecationNotice")
-    sunset_date: date | datetime | None = Field(default=None, alias="sunsetDate")
+    sunset_date: SunsetDate | None = Field(default=None, alias="sunsetDate")
     provider_metadata: dict[str, Any] = Field(default_factory=dict, alias="providerMetadata")
     internal_notes: str = Field(default="", alias="internalNotes", strict=True)
     compliance_tags: list[str] = Field(default_factory=list, alias="complianceTags")
@@ -108,18 +129,20 @@ class ModelMeta(BaseModel):
             raise ValueError(f"unknown tier {unknown!r}; known: {', '.join(tiers)}")
         return value
 
-    @model_validator(mode="after")
-    def _output_fits_context(self) -> ModelMeta:
-        if self.max_output_tokens is not None and self.max_output_tokens > self.context_length:
-            raise ValueError(
-                f"maxOutputTokens ({self.max_output_tokens}) exceeds contextLength "
-                f"({self.context_length})"
-            )
-        if self.tier_restriction_mode is TierRestrictionMode.WHITELIST and not self.allowed_tiers:
-            raise ValueError(
-                "tierRestrictionMode 'whitelist' needs at least one allowedTiers entry"
-            )
-        return self
+    @field_validator("max_output_tokens")
+    @classmethod
+    def _output_fits_context(cls, value: int | None, info: ValidationInfo) -> int | None:
+        context_length = info.data.get("context_length")
+        if value is not None and context_length is not None and value > context_length:
+            raise ValueError(f"exceeds contextLength ({context_length})")
+        return value
+
+    @field_validator("allowed_tiers")
+    @classmethod
+    def _whitelist_names_tiers(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if info.data.get("tier_restriction_mode") is TierRestrictionMode.WHITELIST and not value:
+            raise ValueError("tierRestrictionMode 'whitelist' needs at least one tier here")
+        return value
 
     @field_serializer("sunset_date")
     def _iso_date(self, value: date | datetime | None) -> str | None:

