@@ -9,7 +9,7 @@ import typer
 
 from modelreg.catalog.meta import meta_json_schema
 from modelreg.cli import db
-from modelreg.cli.common import console, err_console, reported_errors, url
+from modelreg.cli.common import console, reported_errors, url
 from modelreg.config import get_settings
 
 app = typer.Typer(
