@@ -8,6 +8,7 @@ directory > the defaults written here.
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -57,6 +58,22 @@ class MigrationSettings(BaseModel):
     backfill_batch_size: int = Field(default=5000, gt=0)
 
 
+class PricingSettings(BaseModel):
+    """How USD prices become credits (see modelreg.pricing.credits)."""
+
+    credit_usd: Decimal = Field(default=Decimal("0.001"), gt=0)
+    # Extra charge per tier on top of the base credits: {"free": "0.25"} is +25 % for free.
+    tier_margins: dict[str, Decimal] = Field(default_factory=dict)
+
+    @field_validator("tier_margins")
+    @classmethod
+    def _non_negative(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        negative = [tier for tier, margin in value.items() if margin < 0]
+        if negative:
+            raise ValueError(f"margins must be >= 0 (got a negative one for {negative})")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MODELREG_",
@@ -76,6 +93,8 @@ class Settings(BaseSettings):
     tiers: tuple[str, ...] = DEFAULT_TIERS
     capabilities: tuple[str, ...] = DEFAULT_CAPABILITIES
     migration: MigrationSettings = MigrationSettings()
+    pricing: PricingSettings = PricingSettings()
+    public_api_token_required: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=8000, gt=0, lt=65536)
 
@@ -87,6 +106,9 @@ class Settings(BaseSettings):
         if len(set(value)) != len(value):
             raise ValueError("must not repeat a value")
         return value
+
+    def tier_margin(self, tier: str) -> Decimal:
+        return self.pricing.tier_margins.get(tier, Decimal(0))
 
 
 @lru_cache

@@ -1,72 +1,233 @@
-"""The public read API (`/v1`): an OpenAI-compatible model list and one model by id."""
+"""The public read API (`/v1`): what a gateway asks on its hot path."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from email.utils import format_datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
-from modelreg.catalog import repository
-from modelreg.catalog.models import Model
-from modelreg.db import jsonb
-from modelreg.exceptions import NotFound
+from modelreg.access.rules import UnknownTier
+from modelreg.auth.dependencies import public_access
+from modelreg.catalog.exceptions import ModelArchived, ModelNotFound
+from modelreg.catalog.query import (
+    MAX_LIMIT,
+    CapabilityMatch,
+    ListParams,
+    PublicModel,
+    SortKey,
+    SortOrder,
+    access_view,
+    render,
+    select_models,
+)
+from modelreg.catalog.reader import CatalogReader, CatalogView
+from modelreg.config import get_settings
+from modelreg.exceptions import ValidationFailed
+from modelreg.pricing.credits import estimate
+from modelreg.responses import ExactJSONResponse
 
-router = APIRouter()
+router = APIRouter(prefix="/v1", tags=["public"], dependencies=[Depends(public_access)])
 
-
-class ExactJSONResponse(Response):
-    """JSON whose Decimals stay exact numbers (FastAPI's encoder would turn them into floats)."""
-
-    media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        return jsonb.dumps(content).encode()
-
-
-async def session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessionmaker() as s:
-        yield s
-
-
-Session = Annotated[AsyncSession, Depends(session)]
-
-
-def _lifecycle_state(model: Model) -> str:
-    if model.is_archived:
-        return "archived"
-    return "legacy" if model.is_legacy else "active"
+States = Annotated[list[str], Query(description="active, legacy, archived (repeatable)")]
 
 
-def _public(model: Model) -> dict[str, Any]:
-    return {
-        "id": model.id,
-        "object": "model",
-        "created": int(model.created_at.timestamp()),
-        "owned_by": model.provider,
-        "name": model.name,
-        "is_available": model.is_available,
-        "state": _lifecycle_state(model),
-        "meta": {k: v for k, v in model.meta.items() if k != "internalNotes"},
+async def current_view(request: Request) -> CatalogView:
+    reader: CatalogReader = request.app.state.catalog_reader
+    return await reader.view()
+
+
+View = Annotated[CatalogView, Depends(current_view)]
+
+
+def _check_tier(tier: str) -> str:
+    if tier not in get_settings().tiers:
+        raise ValidationFailed(
+            [{"path": "tier", "message": f"unknown tier; known: {', '.join(get_settings().tiers)}"}]
+        )
+    return tier
+
+
+def _check_states(states: list[str]) -> tuple[str, ...]:
+    bad = [s for s in states if s not in ("active", "legacy", "archived")]
+    if bad:
+        raise ValidationFailed(
+            [{"path": "state", "message": f"unknown state {bad}; use active, legacy, archived"}]
+        )
+    return tuple(states)
+
+
+@router.get("/models", response_class=ExactJSONResponse, summary="List models (OpenAI-compatible)")
+async def list_models(
+    view: View,
+    provider: str | None = None,
+    capability: Annotated[list[str], Query(description="repeatable")] = [],  # noqa: B006
+    capability_match: CapabilityMatch = CapabilityMatch.ALL,
+    tier: Annotated[str | None, Query(description="only models this tier may use")] = None,
+    max_credits_per_1k: Annotated[Decimal | None, Query(ge=0)] = None,
+    state: States = [],  # noqa: B006
+    include_legacy: bool = True,
+    include_archived: bool = False,
+    include_unavailable: bool = False,
+    q: Annotated[str | None, Query(max_length=200, description="in id and display name")] = None,
+    sort: SortKey = SortKey.ID,
+    order: SortOrder = SortOrder.ASC,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
+    after: Annotated[str | None, Query(max_length=1000)] = None,
+) -> ExactJSONResponse:
+    """Every model matching the filters; all of them when `limit` is not given."""
+    settings = get_settings()
+    params = ListParams(
+        provider=provider,
+        capabilities=tuple(capability),
+        capability_match=capability_match,
+        tier=_check_tier(tier) if tier is not None else None,
+        max_credits_per_1k=max_credits_per_1k,
+        states=_check_states(state),
+        include_legacy=include_legacy,
+        include_archived=include_archived,
+        include_unavailable=include_unavailable,
+        q=q,
+        sort=sort,
+        order=order,
+        limit=limit,
+        after=after,
+    )
+    margin = settings.tier_margin(tier) if tier is not None else Decimal(0)
+    page = select_models(view.models, params, tiers=settings.tiers, margin=margin)
+    return ExactJSONResponse(
+        {
+            "object": "list",
+            "data": [render(m, tier, rates, decision) for m, rates, decision in page.items],
+            "has_more": page.has_more,
+            "next_after": page.next_after,
+            "revision": view.revision,
+        },
+        headers={"ETag": f'"{view.revision}"'},
+    )
+
+
+def _served(view: CatalogView, model_id: str) -> PublicModel:
+    model = view.by_id.get(model_id)
+    if model is None:
+        raise ModelNotFound(model_id)
+    if model.state == "archived":
+        replacement = model.body["legacy"]["replacement_model_id"] if model.body["legacy"] else None
+        raise ModelArchived(model_id, replacement)
+    return model
+
+
+def _http_date(value: str) -> str:
+    moment = (
+        datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
+        if len(value) == 10
+        else datetime.fromisoformat(value).astimezone(UTC)
+    )
+    return format_datetime(moment, usegmt=True)
+
+
+def legacy_headers(model: PublicModel) -> dict[str, str]:
+    """RFC 9745 Deprecation, RFC 8594 Sunset and a successor-version Link for a legacy model."""
+    if model.state != "legacy":
+        return {}
+    since = (
+        int(datetime.fromisoformat(model.deprecated_at).timestamp())
+        if model.deprecated_at
+        else model.created
+    )
+    headers = {"Deprecation": f"@{since}"}
+    if model.sunset_date:
+        headers["Sunset"] = _http_date(model.sunset_date)
+    if model.replacement_model_id:
+        headers["Link"] = f'</v1/models/{model.replacement_model_id}>; rel="successor-version"'
+    return headers
+
+
+@router.get("/models/{model_id}", response_class=ExactJSONResponse, summary="One model")
+async def get_model(model_id: str, view: View) -> ExactJSONResponse:
+    """The model with its legacy information. Archived: 410 with the replacement."""
+    model = _served(view, model_id)
+    return ExactJSONResponse(model.body, headers=legacy_headers(model))
+
+
+@router.get("/models/{model_id}/access", response_class=ExactJSONResponse)
+async def model_access(model_id: str, tier: str, view: View) -> ExactJSONResponse:
+    """May `tier` use this model; if not, why, and which tier would."""
+    model = _served(view, model_id)
+    try:
+        decision = model.access(_check_tier(tier), get_settings().tiers)
+    except UnknownTier as exc:
+        raise ValidationFailed([{"path": "tier", "message": str(exc)}]) from None
+    return ExactJSONResponse(access_view(decision))
+
+
+class EstimateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    input_tokens: int = Field(ge=0, le=10**12)
+    output_tokens: int = Field(ge=0, le=10**12)
+    tier: str | None = None
+
+
+@router.post("/models/{model_id}/estimate", response_class=ExactJSONResponse)
+async def model_estimate(model_id: str, body: EstimateRequest, view: View) -> ExactJSONResponse:
+    """Credits and USD for a request of this size (the tier's margin applied to credits)."""
+    model = _served(view, model_id)
+    settings = get_settings()
+    margin = Decimal(0)
+    if body.tier is not None:
+        _check_tier(body.tier)
+        margin = settings.tier_margin(body.tier)
+    pricing = model.body["pricing"]
+    result = estimate(
+        input_usd_per_million=Decimal(pricing["input"]),
+        output_usd_per_million=Decimal(pricing["output"]),
+        input_credits_per_1k=model.rates.input_per_1k,
+        output_credits_per_1k=model.rates.output_per_1k,
+        margin=margin,
+        input_tokens=body.input_tokens,
+        output_tokens=body.output_tokens,
+    )
+    out: dict[str, Any] = {
+        "model": model.id,
+        "tier": body.tier,
+        "input_tokens": result.input_tokens,
+        "output_tokens": result.output_tokens,
+        "credits": result.credits,
+        "usd": result.usd,
+        "breakdown": {
+            "input_credits": result.input_credits,
+            "output_credits": result.output_credits,
+            "input_usd": result.input_usd,
+            "output_usd": result.output_usd,
+        },
     }
+    return ExactJSONResponse(out)
 
 
-@router.get("/healthz", tags=["health"])
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+@router.get("/models/{model_id}/resolve", response_class=ExactJSONResponse)
+async def resolve_model(model_id: str, view: View) -> ExactJSONResponse:
+    """Follow replacements from a legacy model to the model to call today.
 
-
-@router.get("/v1/models", tags=["public"], response_class=ExactJSONResponse)
-async def list_models(db: Session) -> ExactJSONResponse:
-    """Every model that is not archived, OpenAI-compatible."""
-    models = await repository.list_served(db)
-    return ExactJSONResponse({"object": "list", "data": [_public(m) for m in models]})
-
-
-@router.get("/v1/models/{model_id}", tags=["public"], response_class=ExactJSONResponse)
-async def get_model(model_id: str, db: Session) -> ExactJSONResponse:
-    model = await repository.get(db, model_id)
-    if model is None or model.is_archived:
-        raise NotFound(f"no model {model_id!r} in the catalog")
-    return ExactJSONResponse(_public(model))
+    The chain is followed while the model is legacy and names a replacement; the end must be
+    served (not archived, available), else 410 with the chain.
+    """
+    start = view.by_id.get(model_id)
+    if start is None:
+        raise ModelNotFound(model_id)
+    chain = [start.id]
+    current = start
+    while current.replacement_model_id and current.replacement_model_id not in chain:
+        nxt = view.by_id.get(current.replacement_model_id)
+        if nxt is None:
+            break
+        chain.append(nxt.id)
+        current = nxt
+    if current.state == "archived" or not current.available:
+        raise ModelArchived(current.id, None).with_chain(chain)
+    return ExactJSONResponse(
+        {"requested": model_id, "resolved": current.id, "chain": chain, "model": current.body}
+    )

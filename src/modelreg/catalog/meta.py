@@ -36,6 +36,21 @@ REQUIRED_KEYS: tuple[str, ...] = (
 )
 
 
+# Keys stored only when they have a value (absent, never null).
+OPTIONAL_ABSENT_KEYS = (
+    "maxOutputTokens",
+    "inputCreditsPer1kTokens",
+    "outputCreditsPer1kTokens",
+    "deprecatedAt",
+)
+
+# Keys managed by the lifecycle actions, not by PATCH.
+LEGACY_KEYS = ("legacyReplacementModelId", "deprecationNotice", "sunsetDate", "deprecatedAt")
+
+CREDIT_KEYS = ("creditsPer1kTokens", "inputCreditsPer1kTokens", "outputCreditsPer1kTokens")
+PRICE_KEYS = ("inputCostUsdPerMillionTokens", "outputCostUsdPerMillionTokens")
+
+
 class TierRestrictionMode(StrEnum):
     MINIMUM = "minimum"  # tier >= requiredTier
     EXACT = "exact"  # tier == requiredTier
@@ -89,6 +104,13 @@ class ModelMeta(BaseModel):
     input_cost_usd_per_million_tokens: Usd = Field(alias="inputCostUsdPerMillionTokens")
     output_cost_usd_per_million_tokens: Usd = Field(alias="outputCostUsdPerMillionTokens")
     credits_per_1k_tokens: Credits = Field(alias="creditsPer1kTokens")
+    input_credits_per_1k_tokens: Credits | None = Field(
+        default=None, alias="inputCreditsPer1kTokens"
+    )
+    output_credits_per_1k_tokens: Credits | None = Field(
+        default=None, alias="outputCreditsPer1kTokens"
+    )
+    credits_pinned: bool = Field(default=False, alias="creditsPinned", strict=True)
     required_tier: str = Field(alias="requiredTier")
     tier_restriction_mode: TierRestrictionMode = Field(alias="tierRestrictionMode")
     allowed_tiers: list[str] = Field(alias="allowedTiers")
@@ -97,6 +119,7 @@ class ModelMeta(BaseModel):
     )
     deprecation_notice: str | None = Field(default=None, alias="deprecationNotice")
     sunset_date: SunsetDate | None = Field(default=None, alias="sunsetDate")
+    deprecated_at: datetime | None = Field(default=None, alias="deprecatedAt")
     provider_metadata: dict[str, Any] = Field(default_factory=dict, alias="providerMetadata")
     internal_notes: str = Field(default="", alias="internalNotes", strict=True)
     compliance_tags: list[str] = Field(default_factory=list, alias="complianceTags")
@@ -144,7 +167,7 @@ class ModelMeta(BaseModel):
             raise ValueError("tierRestrictionMode 'whitelist' needs at least one tier here")
         return value
 
-    @field_serializer("sunset_date")
+    @field_serializer("sunset_date", "deprecated_at")
     def _iso_date(self, value: date | datetime | None) -> str | None:
         return None if value is None else value.isoformat()
 
@@ -152,8 +175,9 @@ class ModelMeta(BaseModel):
         """The dict to store in `meta`: camelCase, Decimal kept exact, maxOutputTokens absent
         rather than null when unknown, unknown keys as they came."""
         data = self.model_dump(by_alias=True)
-        if data.get("maxOutputTokens") is None:
-            data.pop("maxOutputTokens", None)
+        for optional in OPTIONAL_ABSENT_KEYS:
+            if data.get(optional) is None:
+                data.pop(optional, None)
         return data
 
 

@@ -5,11 +5,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Text,
+    and_,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelreg.catalog.models import Model
+from modelreg.catalog.models import CatalogState, Model
+
+NOTIFY_CHANNEL = "modelreg_catalog"
+
+# Expressions written exactly as the indexes are (see modelreg.db.indexes), so the planner can
+# match them; SQLAlchemy's `meta["key"]` subscript renders differently and would not.
+REQUIRED_TIER: ColumnElement[str] = literal_column("(meta->>'requiredTier')")
+CREDITS: ColumnElement[Any] = literal_column("((meta->>'creditsPer1kTokens')::numeric)")
+CAPABILITIES: ColumnElement[Any] = literal_column("(meta->'capabilities')")
+MODE: ColumnElement[str] = literal_column("(meta->>'tierRestrictionMode')")
+ALLOWED_TIERS: ColumnElement[Any] = literal_column("(meta->'allowedTiers')")
 
 
 def insert_missing(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
@@ -20,13 +42,155 @@ def insert_missing(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
     return conn.execute(statement.returning(Model.id)).rowcount
 
 
-async def list_served(session: AsyncSession) -> Sequence[Model]:
-    """Every model that is not archived, by id."""
-    result = await session.execute(
-        select(Model).where(Model.is_archived.is_(False)).order_by(Model.id)
-    )
-    return result.scalars().all()
-
-
 async def get(session: AsyncSession, model_id: str) -> Model | None:
     return await session.get(Model, model_id)
+
+
+async def get_for_update(session: AsyncSession, model_id: str) -> Model | None:
+    """The model, row-locked until the transaction ends: concurrent writers queue, none is lost."""
+    result = await session.execute(
+        select(Model)
+        .where(Model.id == model_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()
+
+
+async def add(session: AsyncSession, model: Model) -> None:
+    session.add(model)
+    await session.flush()
+
+
+async def get_many(session: AsyncSession, ids: Sequence[str]) -> dict[str, Model]:
+    if not ids:
+        return {}
+    result = await session.execute(select(Model).where(Model.id.in_(list(ids))))
+    return {m.id: m for m in result.scalars()}
+
+
+async def replacement_graph(session: AsyncSession) -> dict[str, str]:
+    """model id -> the replacement it names, for every model that names one."""
+    result = await session.execute(
+        text(
+            "SELECT id, meta->>'legacyReplacementModelId' AS replacement FROM models"
+            " WHERE meta->>'legacyReplacementModelId' IS NOT NULL"
+        )
+    )
+    return {str(r.id): str(r.replacement) for r in result}
+
+
+async def models_replaced_by(session: AsyncSession, model_id: str) -> list[str]:
+    """Ids of the non-archived models that name `model_id` as their replacement."""
+    result = await session.execute(
+        select(Model.id)
+        .where(
+            Model.meta.op("@>")({"legacyReplacementModelId": model_id}),
+            Model.is_archived.is_(False),
+        )
+        .order_by(Model.id)
+    )
+    return list(result.scalars())
+
+
+async def bump_revision(session: AsyncSession, model_id: str | None) -> int:
+    """Next catalog revision, and a NOTIFY that fires only if this transaction commits.
+
+    The single-row UPDATE also orders concurrent changes: revisions are never reused.
+    """
+    result = await session.execute(
+        text(
+            "UPDATE catalog_state SET revision = revision + 1, changed_at = now()"
+            " RETURNING revision"
+        )
+    )
+    revision = int(result.scalar_one())
+    payload = f"{revision}:{model_id or ''}"
+    await session.execute(
+        text("SELECT pg_notify(:channel, :payload)"),
+        {
+            "channel": NOTIFY_CHANNEL,
+            "payload": payload,
+        },
+    )
+    return revision
+
+
+async def current_revision(session: AsyncSession) -> int:
+    result = await session.execute(select(CatalogState.revision))
+    return int(result.scalar_one())
+
+
+CONTEXT_LENGTH: ColumnElement[Any] = literal_column("((meta->>'contextLength')::bigint)")
+SORT_COLUMNS: dict[str, Any] = {
+    "id": Model.id,
+    "credits": CREDITS,
+    "context_length": CONTEXT_LENGTH,
+    "created": Model.created_at,
+}
+
+
+def admin_query(
+    *,
+    provider: str | None = None,
+    capabilities: Sequence[str] = (),
+    capability_match_any: bool = False,
+    tier: str | None = None,
+    tiers: Sequence[str] = (),
+    max_credits_per_1k: Any = None,
+    states: Sequence[str] = (),
+    q: str | None = None,
+    sort: str = "id",
+    descending: bool = False,
+    after: tuple[Any, str] | None = None,
+    limit: int | None = None,
+) -> Select[Model]:
+    """The admin list's SQL: each filter written with its index expression."""
+    conditions: list[ColumnElement[bool]] = []
+    if provider is not None:
+        conditions.append(Model.provider == provider)
+    if capabilities:
+        operator = "?|" if capability_match_any else "?&"
+        conditions.append(CAPABILITIES.op(operator)(literal(list(capabilities), ARRAY(Text))))
+    if tier is not None:
+        at_or_below = list(tiers[: tiers.index(tier) + 1]) if tier in tiers else []
+        conditions.append(
+            or_(
+                and_(MODE == "minimum", REQUIRED_TIER.in_(at_or_below)),
+                and_(MODE == "exact", REQUIRED_TIER.is_not_distinct_from(tier)),
+                and_(MODE == "whitelist", ALLOWED_TIERS.op("?")(tier)),
+            )
+        )
+    if max_credits_per_1k is not None:
+        conditions.append(max_credits_per_1k >= CREDITS)
+    if states:
+        by_state = {
+            "active": and_(Model.is_legacy.is_(False), Model.is_archived.is_(False)),
+            "legacy": and_(Model.is_legacy.is_(True), Model.is_archived.is_(False)),
+            "archived": Model.is_archived.is_(True),
+        }
+        conditions.append(or_(*(by_state[s] for s in states)))
+    if q:
+        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        conditions.append(
+            or_(Model.id.ilike(pattern), literal_column("(meta->>'displayName')").ilike(pattern))
+        )
+    key = SORT_COLUMNS[sort]
+    if after is not None:
+        value, after_id = after
+        if sort == "id":
+            conditions.append(Model.id < after_id if descending else Model.id > after_id)
+        elif descending:
+            conditions.append(tuple_(key, Model.id) < tuple_(literal(value), literal(after_id)))
+        else:
+            conditions.append(tuple_(key, Model.id) > tuple_(literal(value), literal(after_id)))
+    order = (key.desc(), Model.id.desc()) if descending else (key.asc(), Model.id.asc())
+    query = select(Model).where(*conditions).order_by(*order)
+    if limit is not None:
+        query = query.limit(limit)
+    return query
+
+
+async def run_list(session: AsyncSession, query: Select[Model]) -> Sequence[Model]:
+    return (await session.scalars(query)).all()

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from modelreg.catalog.meta import meta_json_schema
-from modelreg.cli import db
+from modelreg.cli import db, model, token
 from modelreg.cli.common import console, reported_errors, url
 from modelreg.config import get_settings
 
@@ -18,6 +18,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(model.app, name="model")
+app.add_typer(token.app, name="token")
 
 schema_app = typer.Typer(help="Published schemas.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")

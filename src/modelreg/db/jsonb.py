@@ -7,12 +7,13 @@ promise that prices are exact. These two functions are used everywhere meta cros
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 
 def dumps(value: Any) -> str:
-    """Serialise like `json.dumps`, writing Decimal as an exact JSON number."""
+    """Serialise like `json.dumps`, writing Decimal as an exact JSON number and dates as ISO."""
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"{value} is not a JSON number")
@@ -23,6 +24,8 @@ def dumps(value: Any) -> str:
         return "{" + ", ".join(parts) + "}"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(dumps(v) for v in value) + "]"
+    if isinstance(value, date):  # datetime too
+        return json.dumps(value.isoformat())
     return json.dumps(value, allow_nan=False)
 
 

@@ -1,0 +1,1 @@
+"""Append-only audit events and the numbered version history of every model."""

@@ -1,0 +1,81 @@
+"""API tokens: `mr_<id>_<secret>`. Only a SHA-256 of the secret is stored; lookups go by id and
+the hash is compared in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from modelreg.auth import repository
+from modelreg.auth.exceptions import TokenNotFound, Unauthorized
+from modelreg.auth.models import ApiToken
+from modelreg.auth.roles import Principal, Role
+
+PREFIX = "mr"
+ID_ALPHABET = string.ascii_lowercase + string.digits
+# last_used_at is a hint, not a log: refresh it at most this often to keep reads read-only.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _parse(token: str) -> tuple[str, str] | None:
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+async def create_token(
+    session: AsyncSession, *, name: str, role: Role, created_by: str
+) -> tuple[ApiToken, str]:
+    """Create a token; return it and its plaintext, which is never stored or shown again."""
+    if not name.strip():
+        raise ValueError("a token needs a name")
+    token_id = "".join(secrets.choice(ID_ALPHABET) for _ in range(12))
+    secret = secrets.token_urlsafe(32)
+    token = ApiToken(
+        id=token_id, name=name, role=role.value, secret_hash=_hash(secret), created_by=created_by
+    )
+    await repository.add(session, token)
+    return token, f"{PREFIX}_{token_id}_{secret}"
+
+
+async def authenticate(session: AsyncSession, presented: str) -> Principal:
+    parsed = _parse(presented)
+    if parsed is None:
+        raise Unauthorized("malformed API token")
+    token_id, secret = parsed
+    token = await repository.get(session, token_id)
+    # Compare even when the id is unknown, so timing does not tell which ids exist.
+    expected = token.secret_hash if token is not None else _hash("")
+    if not hmac.compare_digest(expected, _hash(secret)) or token is None:
+        raise Unauthorized("unknown or revoked API token")
+    if token.revoked_at is not None:
+        raise Unauthorized("unknown or revoked API token")
+    now = datetime.now(UTC)
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        await repository.touch(session, token.id, now)
+    return Principal(name=f"token:{token.name}", role=Role(token.role))
+
+
+async def list_tokens(session: AsyncSession) -> Sequence[ApiToken]:
+    return await repository.list_all(session)
+
+
+async def revoke_token(session: AsyncSession, token_id: str) -> ApiToken:
+    token = await repository.get(session, token_id)
+    if token is None:
+        raise TokenNotFound(token_id)
+    if token.revoked_at is None:
+        token.revoked_at = datetime.now(UTC)
+        await session.flush()
+    return token

@@ -1,0 +1,115 @@
+"""The admin API for models (`/admin/v1/models`): create, list, read, JSON Merge Patch."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Query, Request
+
+from modelreg.auth.dependencies import Editor, Viewer, actor_for
+from modelreg.catalog import service
+from modelreg.catalog.admin_list import AdminListParams, list_models_page
+from modelreg.catalog.query import MAX_LIMIT, CapabilityMatch, SortKey, SortOrder
+from modelreg.catalog.schemas import AdminModelOut, ModelCreate, admin_view, etag
+from modelreg.db.session import Session
+from modelreg.responses import ExactJSONResponse, ExactJSONRoute, parse_if_match
+
+router = APIRouter(prefix="/admin/v1/models", tags=["admin: models"], route_class=ExactJSONRoute)
+
+IfMatch = Annotated[
+    str | None, Header(description='The ETag you read ("<version>"); 412 if it changed since')
+]
+MODEL_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"model": AdminModelOut}}
+
+
+def model_response(model: Any, status_code: int = 200) -> ExactJSONResponse:
+    return ExactJSONResponse(
+        admin_view(model), status_code=status_code, headers={"ETag": etag(model)}
+    )
+
+
+@router.post(
+    "", status_code=201, response_class=ExactJSONResponse, responses={201: {"model": AdminModelOut}}
+)
+async def create_model(
+    body: ModelCreate, principal: Editor, db: Session, request: Request
+) -> ExactJSONResponse:
+    """Add a model. Credits are computed from the prices unless given (then they are pinned)."""
+    model = await service.create_model(db, body, actor_for(principal, request))
+    response = model_response(model, 201)
+    response.headers["Location"] = f"/admin/v1/models/{model.id}"
+    return response
+
+
+@router.get("", response_class=ExactJSONResponse)
+async def list_models(
+    principal: Viewer,
+    db: Session,
+    provider: str | None = None,
+    capability: Annotated[list[str], Query()] = [],  # noqa: B006
+    capability_match: CapabilityMatch = CapabilityMatch.ALL,
+    tier: str | None = None,
+    max_credits_per_1k: Annotated[Decimal | None, Query(ge=0)] = None,
+    state: Annotated[list[str], Query(description="active, legacy, archived")] = [],  # noqa: B006
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    sort: SortKey = SortKey.ID,
+    order: SortOrder = SortOrder.ASC,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    after: Annotated[str | None, Query(max_length=1000)] = None,
+) -> ExactJSONResponse:
+    """Every model in every state (archived included), filtered in the database."""
+    params = AdminListParams(
+        provider=provider,
+        capabilities=tuple(capability),
+        capability_match=capability_match,
+        tier=tier,
+        max_credits_per_1k=max_credits_per_1k,
+        states=tuple(state),
+        q=q,
+        sort=sort,
+        order=order,
+        limit=limit,
+        after=after,
+    )
+    models, next_after = await list_models_page(db, params)
+    return ExactJSONResponse(
+        {
+            "data": [admin_view(m) for m in models],
+            "has_more": next_after is not None,
+            "next_after": next_after,
+        }
+    )
+
+
+@router.get("/{model_id}", response_class=ExactJSONResponse, responses=MODEL_RESPONSES)
+async def get_model(model_id: str, principal: Viewer, db: Session) -> ExactJSONResponse:
+    return model_response(await service.get_model(db, model_id))
+
+
+@router.patch("/{model_id}", response_class=ExactJSONResponse, responses=MODEL_RESPONSES)
+async def patch_model(
+    model_id: str,
+    principal: Editor,
+    db: Session,
+    request: Request,
+    patch: Annotated[
+        dict[str, Any],
+        Body(
+            media_type="application/merge-patch+json",
+            description="RFC 7396 merge patch over name, provider, is_available and meta",
+        ),
+    ],
+    if_match: IfMatch = None,
+    reason: Annotated[str | None, Query(max_length=2000)] = None,
+) -> ExactJSONResponse:
+    """Change a model; the merged result is validated as a whole. null removes a meta key."""
+    model = await service.patch_model(
+        db,
+        model_id,
+        patch,
+        actor_for(principal, request),
+        if_match=parse_if_match(if_match),
+        reason=reason,
+    )
+    return model_response(model)

@@ -1,0 +1,67 @@
+"""Errors of the catalog (see the tree in modelreg.exceptions)."""
+
+from __future__ import annotations
+
+from modelreg.exceptions import ModelRegError, NotFound
+
+
+class ModelNotFound(NotFound):
+    def __init__(self, model_id: str):
+        super().__init__(f"no model {model_id!r} in the catalog", model_id=model_id)
+
+
+class ModelExists(ModelRegError):
+    status_code = 409
+    code = "model_exists"
+
+    def __init__(self, model_id: str):
+        super().__init__(f"a model {model_id!r} already exists", model_id=model_id)
+
+
+class ModelArchived(ModelRegError):
+    status_code = 410
+    code = "model_archived"
+
+    def __init__(self, model_id: str, replacement: str | None):
+        hint = f"; use {replacement!r} instead" if replacement else ""
+        super().__init__(
+            f"model {model_id!r} is archived{hint}",
+            model_id=model_id,
+            replacement_model_id=replacement,
+        )
+
+    def with_chain(self, chain: list[str]) -> ModelArchived:
+        self.message = f"no servable model at the end of {' -> '.join(chain)}"
+        self.extra["chain"] = chain
+        return self
+
+
+class ModelIsArchived(ModelRegError):
+    """A change that an archived model cannot take (unarchive it first)."""
+
+    status_code = 409
+    code = "model_archived"
+
+    def __init__(self, model_id: str, change: str):
+        super().__init__(f"model {model_id!r} is archived: {change} needs unarchive first")
+
+
+class VersionConflict(ModelRegError):
+    status_code = 412
+    code = "version_conflict"
+
+    def __init__(self, model_id: str, expected: int, current: int):
+        super().__init__(
+            f"model {model_id!r} is at version {current}, not {expected}: it changed since you "
+            "read it; fetch it again and reapply your change",
+            expected_version=expected,
+            current_version=current,
+        )
+
+
+class DatabaseUnavailable(ModelRegError):
+    status_code = 503
+    code = "database_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("the database is unreachable; writes are refused until it is back")

@@ -1,0 +1,85 @@
+"""What the catalog's HTTP API and CLI take in and give out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from modelreg.catalog.models import Model
+
+MODEL_ID_PATTERN = r"^[a-z0-9][a-z0-9._:-]*$"
+# Top-level fields a JSON Merge Patch may touch; lifecycle has its own actions.
+PATCHABLE = frozenset({"name", "provider", "is_available", "meta"})
+
+
+class ModelCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=100, pattern=MODEL_ID_PATTERN)
+    name: str = Field(min_length=1, max_length=255)
+    provider: str = Field(min_length=1, max_length=100)
+    is_available: bool = True
+    meta: dict[str, Any]
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class Reason(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ArchiveRequest(Reason):
+    force: bool = False
+
+
+class MarkLegacyRequest(Reason):
+    replacement_model_id: str | None = Field(default=None, min_length=1, max_length=100)
+    deprecation_notice: str | None = Field(default=None, max_length=2000)
+    sunset_date: str | None = Field(
+        default=None, description="ISO-8601 date or datetime, not in the past"
+    )
+
+
+class RevertRequest(Reason):
+    to_version: int = Field(ge=1)
+
+
+def lifecycle_state(model: Model) -> str:
+    if model.is_archived:
+        return "archived"
+    return "legacy" if model.is_legacy else "active"
+
+
+def etag(model: Model) -> str:
+    return f'"{model.version}"'
+
+
+def admin_view(model: Model) -> dict[str, Any]:
+    return {
+        "id": model.id,
+        "name": model.name,
+        "provider": model.provider,
+        "is_available": model.is_available,
+        "state": lifecycle_state(model),
+        "version": model.version,
+        "created_at": model.created_at.isoformat(),
+        "updated_at": model.updated_at.isoformat(),
+        "meta": model.meta,
+    }
+
+
+class AdminModelOut(BaseModel):
+    """The admin view of a model (documentation of the response shape)."""
+
+    id: str
+    name: str
+    provider: str
+    is_available: bool
+    state: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    meta: dict[str, Any]

@@ -1,0 +1,242 @@
+"""The catalog's rules: create, patch (JSON Merge Patch), revert. No HTTP, no SQL strings.
+
+Every write locks the row (or inserts it), checks the caller's version when one is given,
+validates the merged result as a whole, bumps the row version and records the change (audit
+event, history version, catalog revision, NOTIFY) in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from modelreg.audit import repository as audit_repository
+from modelreg.audit import service as audit
+from modelreg.audit.schemas import Actor
+from modelreg.catalog import repository
+from modelreg.catalog.credits import fill_credits
+from modelreg.catalog.exceptions import (
+    ModelExists,
+    ModelIsArchived,
+    ModelNotFound,
+    VersionConflict,
+)
+from modelreg.catalog.meta import LEGACY_KEYS, ModelMeta
+from modelreg.catalog.models import Model
+from modelreg.catalog.schemas import PATCHABLE, ModelCreate
+from modelreg.catalog.state import apply_state, model_state
+from modelreg.exceptions import NotFound, ValidationFailed, error_path
+from modelreg.lifecycle import rules as lifecycle_rules
+
+
+def validated_meta(
+    raw: Any, *, touched: Sequence[str] = (), previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Credits filled in, then the whole meta validated by ModelMeta: the dict to store."""
+    if not isinstance(raw, dict):
+        raise ValidationFailed([{"path": "meta", "message": "must be a JSON object"}])
+    completed = fill_credits(raw, touched=touched, previous=previous)
+    try:
+        return ModelMeta.model_validate(completed).to_storage()
+    except ValidationError as exc:
+        raise ValidationFailed(
+            [
+                {"path": error_path(e["loc"], ("meta",)), "message": e["msg"], "type": e["type"]}
+                for e in exc.errors(include_url=False)
+            ]
+        ) from None
+
+
+async def get_model(session: AsyncSession, model_id: str) -> Model:
+    model = await repository.get(session, model_id)
+    if model is None:
+        raise ModelNotFound(model_id)
+    return model
+
+
+async def lock_model(session: AsyncSession, model_id: str, if_match: int | None) -> Model:
+    """The model, row-locked; 412 if the caller saw another version than the current one."""
+    model = await repository.get_for_update(session, model_id)
+    if model is None:
+        raise ModelNotFound(model_id)
+    if if_match is not None and if_match != model.version:
+        raise VersionConflict(model_id, if_match, model.version)
+    return model
+
+
+async def create_model(session: AsyncSession, data: ModelCreate, actor: Actor) -> Model:
+    if await repository.get(session, data.id) is not None:
+        raise ModelExists(data.id)
+    meta = validated_meta(data.meta)
+    await lifecycle_rules.check_legacy_info(session, data.id, meta)
+    model = Model(
+        id=data.id,
+        name=data.name,
+        provider=data.provider,
+        is_available=data.is_available,
+        is_legacy=False,
+        is_archived=False,
+        meta=meta,
+        version=1,
+    )
+    try:
+        async with session.begin_nested():
+            await repository.add(session, model)
+    except IntegrityError:
+        raise ModelExists(data.id) from None
+    await audit.record_model_change(
+        session, actor=actor, action="create", model=model, before=None, reason=data.reason
+    )
+    return model
+
+
+async def import_model(
+    session: AsyncSession,
+    data: ModelCreate,
+    actor: Actor,
+    *,
+    is_legacy: bool,
+    action: str = "import",
+) -> Model | None:
+    """Add a model as another catalog describes it (lifecycle flags included); None if the id
+    exists already. The replacement rules apply; a sunset already past is kept (it is history,
+    not a new decision)."""
+    if await repository.get(session, data.id) is not None:
+        return None
+    meta = validated_meta(data.meta)
+    replacement = meta.get("legacyReplacementModelId")
+    if replacement is not None:
+        await lifecycle_rules.check_replacement(session, data.id, str(replacement))
+    model = Model(
+        id=data.id,
+        name=data.name,
+        provider=data.provider,
+        is_available=data.is_available,
+        is_legacy=is_legacy,
+        is_archived=False,
+        meta=meta,
+        version=1,
+    )
+    await repository.add(session, model)
+    await audit.record_model_change(
+        session, actor=actor, action=action, model=model, before=None, reason=data.reason
+    )
+    return model
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON Merge Patch."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+async def patch_model(
+    session: AsyncSession,
+    model_id: str,
+    patch: Any,
+    actor: Actor,
+    *,
+    if_match: int | None,
+    reason: str | None,
+) -> Model:
+    if not isinstance(patch, dict):
+        raise ValidationFailed([{"path": "$", "message": "a merge patch must be a JSON object"}])
+    unknown = sorted(set(patch) - PATCHABLE)
+    if unknown:
+        raise ValidationFailed(
+            [
+                {"path": key, "message": f"not patchable; patch one of {sorted(PATCHABLE)}"}
+                for key in unknown
+            ]
+        )
+    for key in ("name", "provider", "is_available"):
+        if key in patch and patch[key] is None:
+            raise ValidationFailed([{"path": key, "message": "cannot be removed"}])
+    model = await lock_model(session, model_id, if_match)
+    before = model_state(model)
+    merged = merge_patch(
+        {
+            "name": model.name,
+            "provider": model.provider,
+            "is_available": model.is_available,
+            "meta": model.meta,
+        },
+        patch,
+    )
+    errors = _check_top_level(merged)
+    if errors:
+        raise ValidationFailed(errors)
+    meta_patch = patch.get("meta")
+    touched = list(meta_patch) if isinstance(meta_patch, dict) else []
+    meta = validated_meta(merged.get("meta"), touched=touched, previous=model.meta)
+    if any(key in touched for key in LEGACY_KEYS):
+        await lifecycle_rules.check_legacy_info(session, model_id, meta, before=model.meta)
+    if model.is_archived and merged["is_available"] is True and not model.is_available:
+        raise ModelIsArchived(model_id, "making it available")
+    model.name = merged["name"]
+    model.provider = merged["provider"]
+    model.is_available = merged["is_available"]
+    model.meta = meta
+    if model_state(model) == before:
+        return model  # nothing changed: no new version, nothing to record
+    model.version += 1
+    lifecycle_rules.touch(model)
+    await audit.record_model_change(
+        session, actor=actor, action="update", model=model, before=before, reason=reason
+    )
+    return model
+
+
+def _check_top_level(merged: dict[str, Any]) -> list[dict[str, Any]]:
+    errors: list[dict[str, Any]] = []
+    for key, limit in (("name", 255), ("provider", 100)):
+        value = merged.get(key)
+        if not isinstance(value, str) or not 1 <= len(value) <= limit:
+            errors.append({"path": key, "message": f"must be a string of 1 to {limit} characters"})
+    if not isinstance(merged.get("is_available"), bool):
+        errors.append({"path": "is_available", "message": "must be true or false"})
+    return errors
+
+
+async def revert_model(
+    session: AsyncSession,
+    model_id: str,
+    to_version: int,
+    actor: Actor,
+    *,
+    if_match: int | None,
+    reason: str,
+) -> Model:
+    """Make a past version the current one, as a new version (history is never rewritten)."""
+    model = await lock_model(session, model_id, if_match)
+    target = await audit_repository.version(session, model_id, to_version)
+    if target is None:
+        raise NotFound(f"model {model_id!r} has no version {to_version}")
+    before = model_state(model)
+    state = copy.deepcopy(target.state)
+    state["meta"] = validated_meta(state["meta"], previous=state["meta"])
+    await lifecycle_rules.check_legacy_info(session, model_id, state["meta"], before=model.meta)
+    apply_state(model, state)
+    model.version += 1
+    lifecycle_rules.touch(model)
+    await audit.record_model_change(
+        session,
+        actor=actor,
+        action="revert",
+        model=model,
+        before=before,
+        reason=f"{reason} (to version {to_version})",
+    )
+    return model

@@ -1,0 +1,109 @@
+"""Lifecycle actions over HTTP: mark-legacy, unmark-legacy, archive, unarchive."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+
+from modelreg.auth.dependencies import Editor, actor_for
+from modelreg.catalog.admin import MODEL_RESPONSES, model_response
+from modelreg.catalog.schemas import ArchiveRequest, MarkLegacyRequest, Reason
+from modelreg.db.session import Session
+from modelreg.lifecycle import service
+from modelreg.lifecycle.states import LifecycleAction
+from modelreg.responses import ExactJSONResponse, ExactJSONRoute, parse_if_match
+
+router = APIRouter(
+    prefix="/admin/v1/models/{model_id}", tags=["admin: lifecycle"], route_class=ExactJSONRoute
+)
+IfMatch = Annotated[str | None, Header()]
+
+
+@router.post("/mark-legacy", response_class=ExactJSONResponse, responses=MODEL_RESPONSES)
+async def mark_legacy(
+    model_id: str,
+    body: MarkLegacyRequest,
+    principal: Editor,
+    db: Session,
+    request: Request,
+    if_match: IfMatch = None,
+) -> ExactJSONResponse:
+    """active -> legacy, with an optional replacement, notice and sunset date."""
+    model = await service.transition(
+        db,
+        model_id,
+        LifecycleAction.MARK_LEGACY,
+        actor_for(principal, request),
+        reason=body.reason,
+        if_match=parse_if_match(if_match),
+        replacement_model_id=body.replacement_model_id,
+        deprecation_notice=body.deprecation_notice,
+        sunset_date=body.sunset_date,
+    )
+    return model_response(model)
+
+
+@router.post("/unmark-legacy", response_class=ExactJSONResponse, responses=MODEL_RESPONSES)
+async def unmark_legacy(
+    model_id: str,
+    body: Reason,
+    principal: Editor,
+    db: Session,
+    request: Request,
+    if_match: IfMatch = None,
+) -> ExactJSONResponse:
+    """legacy -> active; the legacy information is cleared."""
+    model = await service.transition(
+        db,
+        model_id,
+        LifecycleAction.UNMARK_LEGACY,
+        actor_for(principal, request),
+        reason=body.reason,
+        if_match=parse_if_match(if_match),
+    )
+    return model_response(model)
+
+
+@router.post("/archive", response_class=ExactJSONResponse, responses=MODEL_RESPONSES)
+async def archive(
+    model_id: str,
+    body: ArchiveRequest,
+    principal: Editor,
+    db: Session,
+    request: Request,
+    if_match: IfMatch = None,
+) -> ExactJSONResponse:
+    """active | legacy -> archived (no longer served). Refused while other models name it as
+    their replacement, unless force is true."""
+    model = await service.transition(
+        db,
+        model_id,
+        LifecycleAction.ARCHIVE,
+        actor_for(principal, request),
+        reason=body.reason,
+        if_match=parse_if_match(if_match),
+        force=body.force,
+    )
+    return model_response(model)
+
+
+@router.post("/unarchive", response_class=ExactJSONResponse, responses=MODEL_RESPONSES)
+async def unarchive(
+    model_id: str,
+    body: Reason,
+    principal: Editor,
+    db: Session,
+    request: Request,
+    if_match: IfMatch = None,
+) -> ExactJSONResponse:
+    """archived -> legacy (if it was) or active, with the availability it had before."""
+    model = await service.transition(
+        db,
+        model_id,
+        LifecycleAction.UNARCHIVE,
+        actor_for(principal, request),
+        reason=body.reason,
+        if_match=parse_if_match(if_match),
+    )
+    return model_response(model)

@@ -1,0 +1,78 @@
+"""The one mutator of lifecycle state: validates the action against the table, applies it,
+stamps the time, and records it with its reason."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from modelreg.audit import service as audit
+from modelreg.audit.schemas import Actor
+from modelreg.catalog import repository
+from modelreg.catalog.meta import LEGACY_KEYS
+from modelreg.catalog.models import Model
+from modelreg.catalog.service import lock_model, validated_meta
+from modelreg.catalog.state import model_state
+from modelreg.lifecycle import rules
+from modelreg.lifecycle.exceptions import InvalidTransition, ReplacementInUse
+from modelreg.lifecycle.states import ALLOWED_FROM, LifecycleAction, state_of, target_of
+
+
+async def transition(
+    session: AsyncSession,
+    model_id: str,
+    action: LifecycleAction,
+    actor: Actor,
+    *,
+    reason: str,
+    if_match: int | None = None,
+    replacement_model_id: str | None = None,
+    deprecation_notice: str | None = None,
+    sunset_date: str | None = None,
+    force: bool = False,
+) -> Model:
+    model = await lock_model(session, model_id, if_match)
+    current = state_of(model)
+    if current not in ALLOWED_FROM[action]:
+        raise InvalidTransition(model_id, action, current, target_of(action, model))
+    before = model_state(model)
+    meta = dict(model.meta)
+
+    if action is LifecycleAction.MARK_LEGACY:
+        meta["legacyReplacementModelId"] = replacement_model_id
+        meta["deprecationNotice"] = deprecation_notice
+        meta["sunsetDate"] = sunset_date
+        meta["deprecatedAt"] = datetime.now(UTC).isoformat()
+        meta = validated_meta(meta, previous=model.meta)
+        await rules.check_legacy_info(session, model_id, meta)
+        model.is_legacy = True
+    elif action is LifecycleAction.UNMARK_LEGACY:
+        for key in LEGACY_KEYS:
+            meta[key] = None
+        meta = validated_meta(meta, previous=model.meta)
+        model.is_legacy = False
+    elif action is LifecycleAction.ARCHIVE:
+        replaced = await repository.models_replaced_by(session, model_id)
+        if replaced and not force:
+            raise ReplacementInUse(model_id, replaced)
+        model.available_before_archive = model.is_available
+        model.is_available = False
+        model.is_archived = True
+    elif action is LifecycleAction.UNARCHIVE:
+        replacement = meta.get("legacyReplacementModelId")
+        if model.is_legacy and replacement is not None:
+            await rules.check_replacement(session, model_id, str(replacement))
+        model.is_archived = False
+        model.is_available = (
+            model.available_before_archive if model.available_before_archive is not None else True
+        )
+        model.available_before_archive = None
+
+    model.meta = meta
+    model.version += 1
+    rules.touch(model)
+    await audit.record_model_change(
+        session, actor=actor, action=action.value, model=model, before=before, reason=reason
+    )
+    return model

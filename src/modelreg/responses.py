@@ -1,0 +1,48 @@
+"""JSON responses whose Decimals stay exact numbers (FastAPI's encoder would make floats)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+
+from modelreg.db import jsonb
+
+
+class ExactJSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return jsonb.dumps(content).encode()
+
+
+class ExactJSONRequest(Request):
+    """Request bodies parsed with every non-integer number as Decimal (prices stay exact)."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = jsonb.loads(await self.body())
+        return self._json
+
+
+class ExactJSONRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def exact_handler(request: Request) -> Response:
+            return await handler(ExactJSONRequest(request.scope, request.receive))
+
+        return exact_handler
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """The row version an If-Match names (`"3"`, `W/"3"`); None for absent or `*`."""
+    if value is None or value.strip() == "*":
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    try:
+        return int(text)
+    except ValueError:
+        return -1  # matches no version: the write is refused with 412
