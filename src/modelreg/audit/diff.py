@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 _MISSING = object()
@@ -38,3 +39,12 @@ def _walk(prefix: str, before: Any, after: Any, out: list[dict[str, Any]]) -> No
         if after is not _MISSING:
             change["after"] = after
         out.append(change)
+
+
+def _kind(value: Any) -> str:
+    """Numbers compare by value (2 and Decimal("2.0") are the same price); True is not 1."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float | Decimal):
+        return "number"
+    return type(value).__name__
