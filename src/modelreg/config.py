@@ -54,8 +54,11 @@ def default_data_dir() -> Path:
 class MigrationSettings(BaseModel):
     """How schema changes behave against a live database."""
 
-    lock_timeout_ms: int = Field(default=2000, gt=0)
-    backfill_batch_size: int = Field(default=5000, gt=0)
+    # Short on purpose: while a DDL statement waits for its lock, every query on the table
+    # queues behind it. A timed-out revision is retried (lock_retries times, with backoff).
+    lock_timeout_ms: int = Field(default=250, gt=0)
+    lock_retries: int = Field(default=20, ge=0)
+    backfill_batch_size: int = Field(default=1000, gt=0)
 
 
 class PricingSettings(BaseModel):

@@ -150,3 +150,23 @@ def test_downgrade_clears_derived_meta_but_keeps_what_a_new_writer_wrote(
     assert metas["m-002"] is None
     assert metas["m-001"] is not None
     assert metas["m-001"]["internalNotes"] == "keep me"
+
+
+def test_partial_meta_written_before_the_backfill_keeps_the_other_values(
+    database_at: Callable[[str], URL], engine_for: Callable[[URL], Engine]
+) -> None:
+    _, engine = _expanded_with([OLD], database_at, engine_for)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE models SET meta = coalesce(meta, '{}') || '{\"displayName\": \"New\"}'"
+                " WHERE id = 'old-1'"
+            )
+        )
+        row = conn.execute(text("SELECT * FROM models WHERE id = 'old-1'")).one()
+    assert row.display_name == "New"
+    assert row.context_length == OLD.context_length
+    assert row.input_cost_per_million_tokens == OLD.input_cost_per_million_tokens
+    [(_, _, _, meta)] = _state(engine)
+    assert meta["displayName"] == "New"
+    assert meta["contextLength"] == OLD.context_length

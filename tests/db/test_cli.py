@@ -21,9 +21,9 @@ def test_downgrade_that_would_lose_data_exits_non_zero_with_the_rows(
     result = runner.invoke(app, ["db", "downgrade", "0005_validate"])
     assert result.exit_code == 1
     assert "downgrade_would_lose_data" in result.stderr
-    # The shipped catalog has sub-cent prices and capabilities the old enum lacks.
-    assert "gemini-2.5-flash-lite" in result.stderr or "reasoning" in result.stderr
-    assert migrate.current_revision(url) == "0006_contract"
+    # Seeding is audited: going below 0007_admin would drop the audit trail.
+    assert "audit_events" in result.stderr
+    assert migrate.current_revision(url) == "0007_admin"
 
 
 def test_upgrade_current_downgrade_walk_the_revisions(
@@ -39,7 +39,7 @@ def test_upgrade_current_downgrade_walk_the_revisions(
     assert runner.invoke(app, ["db", "current"]).stdout.strip() == "0003_backfill"
 
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    assert migrate.current_revision(url) == "0006_contract"
+    assert migrate.current_revision(url) == migrate.head_revision()
 
     result = runner.invoke(app, ["db", "downgrade", "0001_baseline"])
     assert result.exit_code == 0, result.output
@@ -56,6 +56,7 @@ def test_history_lists_the_readable_revision_ids_in_order() -> None:
         "0004_indexes",
         "0005_validate",
         "0006_contract",
+        "0007_admin",
     ]
     positions = [result.stdout.index(i) for i in ids]
     assert positions == sorted(positions)
@@ -66,4 +67,4 @@ def test_upgrade_sql_prints_the_offline_script_without_a_database() -> None:
     assert result.exit_code == 0
     assert "CREATE TABLE models" in result.stdout
     assert "CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_models_meta_gin" in result.stdout
-    assert "UPDATE alembic_version SET version_num='0006_contract'" in result.stdout
+    assert "UPDATE alembic_version SET version_num='0007_admin'" in result.stdout

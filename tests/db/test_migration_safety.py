@@ -30,10 +30,10 @@ def _snapshot(engine: Engine) -> list[tuple[str, str]]:
         ]
 
 
-def _head_with_meta(
+def _contracted_with_meta(
     database_at: Callable[[str], URL], engine_for: Callable[[URL], Engine], **changes: object
 ) -> tuple[URL, Engine]:
-    url = database_at("head")
+    url = database_at("0006_contract")
     engine = engine_for(url)
     meta = {**NEW_META, "capabilities": ["text"], **changes}
     with engine.begin() as conn:
@@ -63,7 +63,7 @@ def test_contract_downgrade_stops_on_unrepresentable_rows_and_changes_nothing(
     change: dict[str, object],
     reported: str,
 ) -> None:
-    url, engine = _head_with_meta(database_at, engine_for, **change)
+    url, engine = _contracted_with_meta(database_at, engine_for, **change)
     before = _snapshot(engine)
     with pytest.raises(DowngradeWouldLoseData) as raised:
         migrate.downgrade(url, "0005_validate")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -195,3 +196,10 @@ def test_capability_outside_the_old_enum_is_refused(conn: Connection) -> None:
     meta = {**NEW_META, "capabilities": ["reasoning"]}
     with pytest.raises(DBAPIError, match="model_capability"):
         _insert_new(conn, "new-1", meta)
+
+
+def test_old_writer_clearing_max_output_tokens_drops_the_key(conn: Connection) -> None:
+    insert_rows(conn, [replace(OLD, max_output_tokens=4096)])
+    assert _meta(conn, "old-1")["maxOutputTokens"] == 4096
+    conn.execute(text("UPDATE models SET max_output_tokens = NULL WHERE id = 'old-1'"))
+    assert "maxOutputTokens" not in _meta(conn, "old-1")

@@ -18,6 +18,13 @@ from modelreg.verify.report import build_report, to_markdown
 app = typer.Typer(help="Schema migrations, adoption and verification.", no_args_is_help=True)
 
 
+def _report_retry(attempt: int, delay: float) -> None:
+    err_console.print(
+        f"a lock was not available in time (lock_timeout); retry {attempt} in {delay:.1f}s",
+        markup=False,
+    )
+
+
 @app.command()
 def upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision (default: head).")] = "head",
@@ -46,7 +53,7 @@ def upgrade(
             bar.update(task, completed=done, total=total, visible=True)
 
         target = url()
-        migrate.upgrade(target, revision, progress=on_batch)
+        migrate.upgrade(target, revision, progress=on_batch, on_retry=_report_retry)
     console.print(f"at revision {migrate.current_revision(target)}")
 
 
@@ -57,7 +64,7 @@ def downgrade(
     """Revert migrations down to REVISION (stops, changing nothing, if data would be lost)."""
     with reported_errors():
         target = url()
-        migrate.downgrade(target, revision)
+        migrate.downgrade(target, revision, on_retry=_report_retry)
     console.print(f"at revision {migrate.current_revision(target)}")
 
 

@@ -36,6 +36,7 @@ LEGACY_COLUMNS: tuple[str, ...] = tuple(column for _, column in LEGACY_FIELDS)
 # Written to rows the backfill turns from is_deprecated into is_legacy.
 MIGRATED_DEPRECATION_NOTICE = "This model is deprecated."
 
+_LEGACY_KEYS_ARRAY = "ARRAY[" + ", ".join(f"'{key}'" for key in LEGACY_META_KEYS) + "]::text[]"
 _FIELD_ROWS = ",\n            ".join(f"('{key}', '{col}')" for key, col in LEGACY_FIELDS)
 
 CREATE_FUNCTIONS = f"""
@@ -160,7 +161,9 @@ BEGIN
         IF TG_OP = 'INSERT' OR OLD.meta IS NULL THEN
             NEW.meta := modelreg_backfill_meta(NEW);
         ELSE
-            NEW.meta := OLD.meta || modelreg_row_to_meta(NEW);
+            -- The legacy keys are rebuilt whole: a column set to NULL must drop its key
+            -- (maxOutputTokens), not leave the old value behind.
+            NEW.meta := (OLD.meta - {_LEGACY_KEYS_ARRAY}) || modelreg_row_to_meta(NEW);
             IF NEW.is_deprecated AND NOT OLD.is_deprecated
                AND coalesce(jsonb_typeof(NEW.meta -> 'deprecationNotice'), 'null') = 'null' THEN
                 NEW.meta := NEW.meta || jsonb_build_object(
@@ -172,6 +175,11 @@ BEGIN
 
     -- A new writer: the columns follow meta, field by field, so a column whose value already
     -- means the same (NULL description for "") is left as it is.
+    -- A row the backfill has not reached yet: what meta is written onto is the meta its
+    -- columns describe, so a partial document updates those values instead of erasing them.
+    IF TG_OP = 'UPDATE' AND OLD.meta IS NULL THEN
+        NEW.meta := modelreg_backfill_meta(OLD) || NEW.meta;
+    END IF;
     derived := modelreg_row_to_meta(NEW);
     mapped := modelreg_meta_to_columns(NEW.meta);
     FOR f IN SELECT * FROM (VALUES

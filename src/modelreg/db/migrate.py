@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import io
+import random
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 
+from modelreg.config import get_settings
 from modelreg.db.engine import sync_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -33,14 +38,47 @@ def alembic_config(
     return config
 
 
-def upgrade(
-    url: URL, revision: str = "head", *, progress: Callable[[int, int], None] | None = None
+def _is_lock_timeout(exc: BaseException) -> bool:
+    return isinstance(exc, DBAPIError) and isinstance(exc.orig, psycopg.errors.LockNotAvailable)
+
+
+def _with_lock_retries(
+    run: Callable[[], None], on_retry: Callable[[int, float], None] | None
 ) -> None:
-    command.upgrade(alembic_config(url, backfill_progress=progress), revision)
+    """Run a migration; when a DDL statement gives up waiting for its lock, wait and run again.
+
+    Each revision is its own transaction, so a retry resumes at the revision that timed out.
+    """
+    retries = get_settings().migration.lock_retries
+    for attempt in range(retries + 1):
+        try:
+            run()
+            return
+        except DBAPIError as exc:
+            if not _is_lock_timeout(exc) or attempt == retries:
+                raise
+            delay = min(5.0, 0.2 * 2**attempt) * (0.5 + random.random())
+            if on_retry is not None:
+                on_retry(attempt + 1, delay)
+            time.sleep(delay)
 
 
-def downgrade(url: URL, revision: str) -> None:
-    command.downgrade(alembic_config(url), revision)
+def upgrade(
+    url: URL,
+    revision: str = "head",
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    on_retry: Callable[[int, float], None] | None = None,
+) -> None:
+    config = alembic_config(url, backfill_progress=progress)
+    _with_lock_retries(lambda: command.upgrade(config, revision), on_retry)
+
+
+def downgrade(
+    url: URL, revision: str, *, on_retry: Callable[[int, float], None] | None = None
+) -> None:
+    config = alembic_config(url)
+    _with_lock_retries(lambda: command.downgrade(config, revision), on_retry)
 
 
 def stamp(url: URL, revision: str) -> None:

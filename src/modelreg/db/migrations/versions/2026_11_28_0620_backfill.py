@@ -29,15 +29,19 @@ def upgrade() -> None:
     set_local_lock_timeout()
     if is_offline():
         op.execute(backfill.OFFLINE_SQL)
-        return
-    progress = context.config.attributes.get("backfill_progress")
+    else:
+        progress = context.config.attributes.get("backfill_progress")
+        with op.get_context().autocommit_block():
+            backfill.run(
+                op.get_bind(),
+                batch_size=get_settings().migration.backfill_batch_size,
+                progress=progress,
+                lock_timeout_ms=lock_timeout_ms(),
+            )
+    # Every row was just rewritten: vacuum now, so that an autovacuum triggered by it is not
+    # running when the next revisions ask for their (brief) exclusive locks.
     with op.get_context().autocommit_block():
-        backfill.run(
-            op.get_bind(),
-            batch_size=get_settings().migration.backfill_batch_size,
-            progress=progress,
-            lock_timeout_ms=lock_timeout_ms(),
-        )
+        op.execute("VACUUM (ANALYZE) models")
 
 
 def downgrade() -> None:
