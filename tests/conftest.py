@@ -6,8 +6,10 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
@@ -72,3 +74,11 @@ def use_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[URL], No
 
     yield point
     get_settings.cache_clear()
+
+
+def refresh_snapshot(client: TestClient) -> None:
+    """Make a running app serve what the database holds now (after changes made with plain SQL,
+    which send no notification and would otherwise wait for the periodic revision check)."""
+    app: Any = client.app
+    assert client.portal is not None, "use the TestClient as a context manager"
+    client.portal.call(app.state.snapshot.reload)

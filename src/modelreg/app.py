@@ -1,69 +1,70 @@
-"""The HTTP application: `create_app()` and its lifespan (database engine, catalog reader)."""
+"""The HTTP application: `create_app()` and its lifespan.
+
+Start-up: database engine -> catalog snapshot loaded (pre-warm; the instance is not ready
+before) -> LISTEN/NOTIFY listener. The public `/v1` API reads only the snapshot.
+"""
 
 from __future__ import annotations
 
-import uuid
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import modelreg
 from modelreg.audit import admin as audit_admin
 from modelreg.catalog import admin as catalog_admin
 from modelreg.catalog import endpoints as public
-from modelreg.catalog.reader import DatabaseReader
+from modelreg.config import get_settings
 from modelreg.db.engine import async_engine
-from modelreg.db.urls import database_url
+from modelreg.db.urls import database_url, libpq_conninfo
 from modelreg.exceptions import install_problem_handlers
 from modelreg.lifecycle import admin as lifecycle_admin
-
-REQUEST_ID_HEADER = b"x-request-id"
-
-
-class RequestId:
-    """Accept X-Request-ID (else make one), keep it for the audit trail, echo it back."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        given = dict(scope["headers"]).get(REQUEST_ID_HEADER, b"").decode("latin-1").strip()
-        value = given[:200] if given else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = value
-        encoded = value.encode("latin-1", "replace")
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (REQUEST_ID_HEADER, encoded)]
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
+from modelreg.responses import ExactJSONResponse
+from modelreg.snapshot import metrics
+from modelreg.snapshot.http import FastPath, Observe
+from modelreg.snapshot.listener import CatalogListener
+from modelreg.snapshot.store import SnapshotStore
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    engine = async_engine(database_url(), pool_pre_ping=True)
+    settings = get_settings()
+    url = database_url(settings)
+    # Fail fast when the database is away: writes answer 503 instead of hanging.
+    engine = async_engine(
+        url, pool_pre_ping=True, pool_timeout=5, connect_args={"connect_timeout": 3}
+    )
     app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
-    app.state.catalog_reader = DatabaseReader(app.state.sessionmaker)
+    store: SnapshotStore = app.state.snapshot
+    store.engine = engine
+    await store.reload()
+    listener = CatalogListener(store, libpq_conninfo(url))
+    app.state.listener = listener
+    listener.start()
     try:
         yield
     finally:
+        await listener.stop()
         await engine.dispose()
 
 
 def create_app() -> FastAPI:
+    settings = get_settings()
     app = FastAPI(
         title="modelreg",
         version=modelreg.__version__,
         summary="Which LLM models a product offers, to whom, at what price, in what state.",
         lifespan=lifespan,
     )
+    # The engine is attached by the lifespan; the store exists from the start so that the
+    # edge middleware can hold it.
+    store = SnapshotStore(engine=None, settings=settings)  # type: ignore[arg-type]
+    app.state.snapshot = store
     install_problem_handlers(app)
 
     @app.get("/healthz", tags=["health"])
@@ -71,9 +72,45 @@ def create_app() -> FastAPI:
         """The process is up."""
         return {"status": "ok"}
 
+    @app.get("/readyz", tags=["health"], response_class=ExactJSONResponse)
+    async def readyz(request: Request) -> ExactJSONResponse:
+        """Ready when the snapshot is loaded and the database is reachable, or was within
+        MODELREG_SNAPSHOT__MAX_STALENESS_S (reads go on from the snapshot meanwhile)."""
+        return ready_response(request.app)
+
+    @app.get("/metrics", tags=["health"], include_in_schema=False)
+    async def prometheus(request: Request) -> Response:
+        store: SnapshotStore = request.app.state.snapshot
+        metrics.SNAPSHOT_AGE.set(store.age_seconds() if store.current else 0)
+        pool: Any = request.app.state.sessionmaker.kw["bind"].pool
+        metrics.DB_POOL_IN_USE.set(pool.checkedout())
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
     app.include_router(public.router)
     app.include_router(catalog_admin.router)
     app.include_router(lifecycle_admin.router)
     app.include_router(audit_admin.router)
-    app.add_middleware(RequestId)
+    app.add_middleware(FastPath, store=store, enabled=not settings.public_api_token_required)
+    app.add_middleware(Observe, log_requests=settings.log_requests)
     return app
+
+
+def ready_response(app: FastAPI) -> ExactJSONResponse:
+    store: SnapshotStore = app.state.snapshot
+    listener: CatalogListener | None = getattr(app.state, "listener", None)
+    if store.current is None:
+        return ExactJSONResponse({"status": "starting"}, status_code=503)
+    age = store.age_seconds()
+    stale = not store.database_ok and age > store.settings.snapshot.max_staleness_s
+    body = {
+        "status": "stale" if stale else "ready",
+        "revision": store.revision,
+        "snapshot_age_seconds": round(age, 3),
+        "snapshot_built_at": time.strftime(
+            "%Y-%m-%dT%H:%M:%SZ", time.gmtime(store.current.built_at)
+        ),
+        "database": "ok" if store.database_ok else "unreachable",
+        "listener": "connected" if listener is not None and listener.connected else "down",
+        "models": len(store.current.view.models),
+    }
+    return ExactJSONResponse(body, status_code=503 if stale else 200)

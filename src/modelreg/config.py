@@ -61,6 +61,21 @@ class MigrationSettings(BaseModel):
     backfill_batch_size: int = Field(default=1000, gt=0)
 
 
+class SnapshotSettings(BaseModel):
+    """How each instance keeps its in-memory catalog current."""
+
+    # Besides LISTEN/NOTIFY, how often the revision is compared with the database's, to heal a
+    # missed notification (a dropped connection, a change made with plain SQL).
+    poll_interval_s: float = Field(default=2.0, gt=0)
+    # A burst of notifications within this window causes one reload.
+    debounce_ms: int = Field(default=5, ge=0)
+    # /readyz turns not-ready when the database has been unreachable for longer than this
+    # (reads keep being served from the last snapshot meanwhile).
+    max_staleness_s: float = Field(default=60.0, gt=0)
+    # How many recent changes /v1/catalog/changes can report.
+    changes_retained: int = Field(default=10_000, gt=0)
+
+
 class PricingSettings(BaseModel):
     """How USD prices become credits (see modelreg.pricing.credits)."""
 
@@ -97,7 +112,10 @@ class Settings(BaseSettings):
     capabilities: tuple[str, ...] = DEFAULT_CAPABILITIES
     migration: MigrationSettings = MigrationSettings()
     pricing: PricingSettings = PricingSettings()
+    snapshot: SnapshotSettings = SnapshotSettings()
     public_api_token_required: bool = False
+    # One JSON access-log line per request (on stderr).
+    log_requests: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=8000, gt=0, lt=65536)
 

@@ -31,6 +31,7 @@ async def record_model_change(
     The model's version must already be the new one.
     """
     await session.flush()
+    session.info["catalog_changed"] = True
     after = model_state(model)
     diff = field_diff(before, after)
     revision = await catalog_repository.bump_revision(session, model.id)

@@ -32,13 +32,14 @@ def require(role: Role) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
-async def public_access(credentials: Credentials, db: Session) -> None:
-    """The public API is open unless MODELREG_PUBLIC_API_TOKEN_REQUIRED=true."""
+async def public_access(credentials: Credentials, request: Request) -> None:
+    """The public API is open unless MODELREG_PUBLIC_API_TOKEN_REQUIRED=true; then any valid
+    token, checked against the snapshot's copy of the tokens (no database on the read path)."""
     if not get_settings().public_api_token_required:
         return
     if credentials is None:
         raise Unauthorized()
-    await service.authenticate(db, credentials.credentials)
+    service.verify_known(request.app.state.snapshot.current.tokens, credentials.credentials)
 
 
 def request_id(request: Request) -> str | None:

@@ -7,8 +7,9 @@ import hashlib
 import hmac
 import secrets
 import string
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +17,16 @@ from modelreg.auth import repository
 from modelreg.auth.exceptions import TokenNotFound, Unauthorized
 from modelreg.auth.models import ApiToken
 from modelreg.auth.roles import Principal, Role
+
+
+class TokenLike(Protocol):
+    @property
+    def secret_hash(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+
 
 PREFIX = "mr"
 ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -65,6 +76,19 @@ async def authenticate(session: AsyncSession, presented: str) -> Principal:
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         await repository.touch(session, token.id, now)
     return Principal(name=f"token:{token.name}", role=Role(token.role))
+
+
+def verify_known(known: Mapping[str, TokenLike], presented: str) -> Principal:
+    """Authenticate against tokens held in memory (the snapshot): no database on the read path."""
+    parsed = _parse(presented)
+    if parsed is None:
+        raise Unauthorized("malformed API token")
+    token_id, secret = parsed
+    entry = known.get(token_id)
+    expected = entry.secret_hash if entry is not None else _hash("")
+    if not hmac.compare_digest(expected, _hash(secret)) or entry is None:
+        raise Unauthorized("unknown or revoked API token")
+    return Principal(name=f"token:{entry.name}", role=Role(entry.role))
 
 
 async def list_tokens(session: AsyncSession) -> Sequence[ApiToken]:

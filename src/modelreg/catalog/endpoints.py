@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 from decimal import Decimal
-from email.utils import format_datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -21,6 +19,7 @@ from modelreg.catalog.query import (
     SortKey,
     SortOrder,
     access_view,
+    legacy_headers,
     render,
     select_models,
 )
@@ -35,9 +34,9 @@ router = APIRouter(prefix="/v1", tags=["public"], dependencies=[Depends(public_a
 States = Annotated[list[str], Query(description="active, legacy, archived (repeatable)")]
 
 
-async def current_view(request: Request) -> CatalogView:
-    reader: CatalogReader = request.app.state.catalog_reader
-    return await reader.view()
+def current_view(request: Request) -> CatalogView:
+    reader: CatalogReader = request.app.state.snapshot
+    return reader.view()
 
 
 View = Annotated[CatalogView, Depends(current_view)]
@@ -110,6 +109,28 @@ async def list_models(
     )
 
 
+@router.get("/catalog/changes", response_class=ExactJSONResponse, tags=["public"])
+async def catalog_changes(
+    request: Request, since: Annotated[int, Query(ge=0, description="a revision you hold")]
+) -> ExactJSONResponse:
+    """Ids of the models changed after revision `since`, and the current revision.
+
+    `complete: false` means the instance no longer remembers that far back: fetch the whole
+    list instead. A model in `changed` may have been archived (GET it to find out).
+    """
+    snapshot = request.app.state.snapshot.current
+    changed, complete = snapshot.changes.since(since)
+    return ExactJSONResponse(
+        {
+            "since": since,
+            "revision": snapshot.revision,
+            "changed": changed if complete else [],
+            "complete": complete,
+        },
+        headers={"ETag": f'"{snapshot.revision}"'},
+    )
+
+
 def _served(view: CatalogView, model_id: str) -> PublicModel:
     model = view.by_id.get(model_id)
     if model is None:
@@ -118,32 +139,6 @@ def _served(view: CatalogView, model_id: str) -> PublicModel:
         replacement = model.body["legacy"]["replacement_model_id"] if model.body["legacy"] else None
         raise ModelArchived(model_id, replacement)
     return model
-
-
-def _http_date(value: str) -> str:
-    moment = (
-        datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
-        if len(value) == 10
-        else datetime.fromisoformat(value).astimezone(UTC)
-    )
-    return format_datetime(moment, usegmt=True)
-
-
-def legacy_headers(model: PublicModel) -> dict[str, str]:
-    """RFC 9745 Deprecation, RFC 8594 Sunset and a successor-version Link for a legacy model."""
-    if model.state != "legacy":
-        return {}
-    since = (
-        int(datetime.fromisoformat(model.deprecated_at).timestamp())
-        if model.deprecated_at
-        else model.created
-    )
-    headers = {"Deprecation": f"@{since}"}
-    if model.sunset_date:
-        headers["Sunset"] = _http_date(model.sunset_date)
-    if model.replacement_model_id:
-        headers["Link"] = f'</v1/models/{model.replacement_model_id}>; rel="successor-version"'
-    return headers
 
 
 @router.get("/models/{model_id}", response_class=ExactJSONResponse, summary="One model")

@@ -10,13 +10,13 @@ import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from email.utils import format_datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from modelreg.access.rules import AccessDecision, decide
-from modelreg.catalog.models import Model
-from modelreg.catalog.schemas import lifecycle_state
 from modelreg.exceptions import ValidationFailed
 from modelreg.pricing.credits import CreditRates, apply_margin
 
@@ -94,9 +94,30 @@ def credits_view(rates: CreditRates) -> dict[str, Any]:
     }
 
 
-def public_model(model: Model) -> PublicModel:
+class ModelRow(Protocol):
+    """What public_model reads: an ORM Model or a plain result row with the same columns."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def is_available(self) -> bool: ...
+    @property
+    def is_legacy(self) -> bool: ...
+    @property
+    def is_archived(self) -> bool: ...
+    @property
+    def meta(self) -> dict[str, Any]: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def public_model(model: ModelRow) -> PublicModel:
     meta = model.meta
-    state = lifecycle_state(model)
+    state = "archived" if model.is_archived else "legacy" if model.is_legacy else "active"
     rates = rates_of(meta)
     legacy = None
     if model.is_legacy:
@@ -309,3 +330,29 @@ def access_view(decision: AccessDecision) -> dict[str, Any]:
         "required_tier": decision.required_tier,
         "upgrade_to": decision.upgrade_to,
     }
+
+
+def _http_date(value: str) -> str:
+    moment = (
+        datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
+        if len(value) == 10
+        else datetime.fromisoformat(value).astimezone(UTC)
+    )
+    return format_datetime(moment, usegmt=True)
+
+
+def legacy_headers(model: PublicModel) -> dict[str, str]:
+    """RFC 9745 Deprecation, RFC 8594 Sunset and a successor-version Link for a legacy model."""
+    if model.state != "legacy":
+        return {}
+    since = (
+        int(datetime.fromisoformat(model.deprecated_at).timestamp())
+        if model.deprecated_at
+        else model.created
+    )
+    headers = {"Deprecation": f"@{since}"}
+    if model.sunset_date:
+        headers["Sunset"] = _http_date(model.sunset_date)
+    if model.replacement_model_id:
+        headers["Link"] = f'</v1/models/{model.replacement_model_id}>; rel="successor-version"'
+    return headers

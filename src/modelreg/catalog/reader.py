@@ -1,15 +1,27 @@
-"""Where the public API reads the catalog from."""
+"""Where the public API reads the catalog from: a view of every model at one revision."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, cast
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelreg.catalog.models import CatalogState, Model
-from modelreg.catalog.query import PublicModel, public_model
+from modelreg.catalog.query import ModelRow, PublicModel, public_model
+
+# Columns the public read model needs (plain rows: far cheaper than ORM objects at 100k).
+PUBLIC_COLUMNS = (
+    Model.id,
+    Model.name,
+    Model.provider,
+    Model.is_available,
+    Model.is_legacy,
+    Model.is_archived,
+    Model.meta,
+    Model.created_at,
+)
 
 
 @dataclass(frozen=True)
@@ -27,23 +39,18 @@ class CatalogView:
 
 
 class CatalogReader(Protocol):
-    async def view(self) -> CatalogView: ...
+    def view(self) -> CatalogView: ...
 
 
-async def load_view(session: AsyncSession) -> CatalogView:
-    """Read the whole catalog in one transaction (a consistent revision and rows)."""
-    async with session.begin():
-        revision = (await session.execute(select(CatalogState.revision))).scalar_one()
-        rows = (await session.execute(select(Model).order_by(Model.id))).scalars().all()
-        return CatalogView.of(int(revision), [public_model(m) for m in rows])
+async def load_rows(engine: AsyncEngine) -> tuple[int, list[ModelRow]]:
+    """The revision and every model row from one REPEATABLE READ snapshot, so they agree."""
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="REPEATABLE READ")
+        async with conn.begin():
+            revision = (await conn.execute(select(CatalogState.revision))).scalar_one()
+            rows = (await conn.execute(select(*PUBLIC_COLUMNS).order_by(Model.id))).all()
+    return int(revision), cast(list[ModelRow], rows)
 
 
-@dataclass
-class DatabaseReader:
-    """Reads the catalog from the database on every call."""
-
-    sessionmaker: async_sessionmaker[AsyncSession]
-
-    async def view(self) -> CatalogView:
-        async with self.sessionmaker() as session:
-            return await load_view(session)
+def build_view(revision: int, rows: list[ModelRow]) -> CatalogView:
+    return CatalogView.of(revision, [public_model(row) for row in rows])

@@ -105,13 +105,10 @@ async def bump_revision(session: AsyncSession, model_id: str | None) -> int:
         )
     )
     revision = int(result.scalar_one())
-    payload = f"{revision}:{model_id or ''}"
+    # "<revision>:<model id>:<epoch seconds>": the time lets listeners measure their lag.
     await session.execute(
-        text("SELECT pg_notify(:channel, :payload)"),
-        {
-            "channel": NOTIFY_CHANNEL,
-            "payload": payload,
-        },
+        text("SELECT pg_notify(:channel, :prefix || extract(epoch FROM clock_timestamp())::text)"),
+        {"channel": NOTIFY_CHANNEL, "prefix": f"{revision}:{model_id or ''}:"},
     )
     return revision
 

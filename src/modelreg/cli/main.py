@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from modelreg import logs
 from modelreg.catalog.meta import meta_json_schema
 from modelreg.cli import db, model, token
 from modelreg.cli.common import console, reported_errors, url
@@ -53,12 +54,15 @@ def serve(
     settings = get_settings()
     target = url()  # starts the embedded server in this process, before the workers
     typer.echo(f"database: {target.render_as_string(hide_password=True)}", err=True)
+    logs.configure()
     uvicorn.run(
         "modelreg.app:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
+        log_config=None,
+        access_log=False,
     )
 
 

@@ -1,0 +1,116 @@
+"""An immutable snapshot of the catalog with its common responses rendered to bytes.
+
+Built off the request path, swapped in whole: a reader holds one snapshot for its whole request
+and never sees half of one revision and half of another.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from modelreg.catalog.query import ListParams, legacy_headers, render, select_models
+from modelreg.catalog.reader import CatalogView
+from modelreg.db import jsonb
+
+Headers = tuple[tuple[bytes, bytes], ...]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    body: bytes
+    headers: Headers = ()
+
+
+@dataclass(frozen=True)
+class ChangeLog:
+    """(revision, model id) of recent changes, oldest first; complete from `complete_after`."""
+
+    entries: tuple[tuple[int, str], ...] = ()
+    complete_after: int = 0
+
+    def since(self, revision: int) -> tuple[list[str], bool]:
+        """Ids changed after `revision`, and whether the log reaches back that far."""
+        start = bisect.bisect_right(self.entries, (revision, "\U0010ffff"))
+        ids = sorted({model_id for _, model_id in self.entries[start:]})
+        return ids, revision >= self.complete_after
+
+    def extended(self, new: Sequence[tuple[int, str]], keep: int) -> ChangeLog:
+        entries = (*self.entries, *new)
+        if len(entries) <= keep:
+            return ChangeLog(entries, self.complete_after)
+        dropped = entries[: len(entries) - keep]
+        return ChangeLog(entries[len(entries) - keep :], dropped[-1][0])
+
+    @property
+    def last_revision(self) -> int:
+        return self.entries[-1][0] if self.entries else self.complete_after
+
+
+@dataclass(frozen=True)
+class TokenEntry:
+    secret_hash: str
+    role: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    view: CatalogView
+    changes: ChangeLog
+    tokens: dict[str, TokenEntry]
+    built_at: float
+    etag: bytes
+    list_all: Rendered
+    models: dict[str, Rendered]
+    # Lists per tier, rendered on first use (one per tier per snapshot).
+    tier_lists: dict[str, bytes] = field(default_factory=dict, compare=False)
+
+    @property
+    def revision(self) -> int:
+        return self.view.revision
+
+
+def list_body(
+    view: CatalogView, params: ListParams, tiers: Sequence[str], margin: Decimal
+) -> bytes:
+    page = select_models(view.models, params, tiers=tiers, margin=margin)
+    return jsonb.dumps(
+        {
+            "object": "list",
+            "data": [render(m, params.tier, rates, decision) for m, rates, decision in page.items],
+            "has_more": page.has_more,
+            "next_after": page.next_after,
+            "revision": view.revision,
+        }
+    ).encode()
+
+
+def build_snapshot(
+    view: CatalogView,
+    *,
+    changes: ChangeLog,
+    tokens: dict[str, TokenEntry],
+    tiers: Sequence[str],
+) -> Snapshot:
+    models: dict[str, Rendered] = {}
+    for model in view.models:
+        if model.state == "archived":
+            continue  # 410 is rendered by the API from the view
+        headers = tuple(
+            (name.lower().encode(), value.encode("latin-1"))
+            for name, value in legacy_headers(model).items()
+        )
+        models[model.id] = Rendered(jsonb.dumps(model.body).encode(), headers)
+    return Snapshot(
+        view=view,
+        changes=changes,
+        tokens=tokens,
+        built_at=time.time(),
+        etag=f'"{view.revision}"'.encode(),
+        list_all=Rendered(list_body(view, ListParams(), tiers, Decimal(0))),
+        models=models,
+    )

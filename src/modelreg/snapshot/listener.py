@@ -1,0 +1,100 @@
+"""Keep the snapshot current: LISTEN for changes, and check the revision every few seconds.
+
+One dedicated connection per instance. On a notification the store reloads (coalesced); when no
+notification came for `poll_interval_s`, the revision is compared with the database's, which
+heals a missed notification. The connection is re-established with backoff; while the database
+is unreachable the last snapshot keeps being served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+import psycopg
+
+from modelreg.catalog.repository import NOTIFY_CHANNEL
+from modelreg.snapshot import metrics
+from modelreg.snapshot.store import SnapshotStore
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 5.0
+
+
+class CatalogListener:
+    def __init__(self, store: SnapshotStore, conninfo: str):
+        self.store = store
+        self.conninfo = conninfo
+        self.connected = False
+        self._task: asyncio.Task[None] | None = None
+        # Revisions announced but not yet served, with the time they were committed.
+        self._pending: dict[int, float] = {}
+        store.after_reload.append(self._record_lag)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="catalog-listener")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        poll = self.store.settings.snapshot.poll_interval_s
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(
+                    self.conninfo, autocommit=True, connect_timeout=3
+                )
+                async with conn:
+                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self._set_connected(True)
+                    backoff = 0.1
+                    await self._check(conn)  # catch up on what happened while away
+                    while True:
+                        async for notify in conn.notifies(timeout=poll):
+                            self._on_notify(notify.payload)
+                        await self._check(conn)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._set_connected(False)
+                self.store.database_ok = False
+                log.warning("catalog listener: %s; reconnecting in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(MAX_BACKOFF_S, backoff * 2)
+
+    def _set_connected(self, value: bool) -> None:
+        self.connected = value
+        metrics.LISTENER_CONNECTED.set(1 if value else 0)
+
+    def _on_notify(self, payload: str) -> None:
+        revision, _, rest = payload.partition(":")
+        _, _, committed = rest.partition(":")
+        with contextlib.suppress(ValueError):
+            self._pending[int(revision)] = float(committed)
+        self.store.request_reload()
+
+    async def _check(self, conn: psycopg.AsyncConnection) -> None:
+        """Compare our revision with the database's; reload on a difference."""
+        cursor = await conn.execute("SELECT revision FROM catalog_state")
+        row = await cursor.fetchone()
+        self.store.database_ok = True
+        if row is not None and int(row[0]) != self.store.revision:
+            self.store.request_reload()
+        else:
+            self.store.confirmed_at = time.time()
+        await self.store.wait_idle()
+
+    def _record_lag(self) -> None:
+        served = self.store.revision
+        if served is None:
+            return
+        now = time.time()
+        for revision in [r for r in self._pending if r <= served]:
+            metrics.NOTIFICATION_LAG.observe(max(0.0, now - self._pending.pop(revision)))

@@ -1,0 +1,149 @@
+"""The current snapshot of this instance, and how a new one replaces it.
+
+Reloads are coalesced: a notification arriving while a reload runs marks the store dirty and
+causes exactly one more reload afterwards, so a burst of changes costs a handful of reloads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from modelreg.auth.models import ApiToken
+from modelreg.catalog.query import ModelRow
+from modelreg.catalog.reader import CatalogView, build_view, load_rows
+from modelreg.config import Settings
+from modelreg.snapshot import metrics
+from modelreg.snapshot.catalog import ChangeLog, Snapshot, TokenEntry, build_snapshot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SnapshotStore:
+    engine: AsyncEngine
+    settings: Settings
+    current: Snapshot | None = None
+    # When the database last confirmed (or gave) our revision; time.time().
+    confirmed_at: float = 0.0
+    database_ok: bool = False
+    reloads: int = 0
+    _dirty: bool = False
+    _reloading: asyncio.Task[None] | None = field(default=None, repr=False)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    # Called after every swap (the listener records notification lag there).
+    after_reload: list[Callable[[], None]] = field(default_factory=list, repr=False)
+
+    @property
+    def revision(self) -> int | None:
+        return self.current.revision if self.current is not None else None
+
+    def view(self) -> CatalogView:
+        if self.current is None:
+            raise RuntimeError("the catalog snapshot is not loaded yet")
+        return self.current.view
+
+    def age_seconds(self) -> float:
+        """How long since the database last confirmed this snapshot is current."""
+        return time.time() - self.confirmed_at if self.current is not None else float("inf")
+
+    async def reload(self) -> Snapshot:
+        """Build a new snapshot from the database and swap it in (one reload at a time)."""
+        async with self._lock:
+            started = time.perf_counter()
+            revision, rows = await load_rows(self.engine)
+            previous = self.current
+            changes = await self._changes(previous.changes if previous else None)
+            tokens = await self._tokens()
+            snapshot = await asyncio.to_thread(self._build, revision, rows, changes, tokens)
+            self.current = snapshot
+            self.confirmed_at = time.time()
+            self.database_ok = True
+            self.reloads += 1
+            metrics.observe_reload(time.perf_counter() - started, snapshot.revision)
+            for hook in self.after_reload:
+                hook()
+            return snapshot
+
+    def _build(
+        self,
+        revision: int,
+        rows: list[ModelRow],
+        changes: ChangeLog,
+        tokens: dict[str, TokenEntry],
+    ) -> Snapshot:
+        view = build_view(revision, rows)
+        return build_snapshot(view, changes=changes, tokens=tokens, tiers=self.settings.tiers)
+
+    async def _changes(self, previous: ChangeLog | None) -> ChangeLog:
+        keep = self.settings.snapshot.changes_retained
+        async with self.engine.connect() as conn:
+            if previous is None:
+                rows = (
+                    await conn.execute(
+                        text(
+                            "SELECT catalog_revision, model_id FROM audit_events"
+                            " WHERE model_id IS NOT NULL AND catalog_revision IS NOT NULL"
+                            " ORDER BY catalog_revision DESC LIMIT :keep"
+                        ),
+                        {"keep": keep + 1},
+                    )
+                ).all()
+                entries = sorted((int(r[0]), str(r[1])) for r in rows)
+                if len(entries) > keep:
+                    return ChangeLog(tuple(entries[1:]), entries[0][0])
+                return ChangeLog(tuple(entries), 0)
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT catalog_revision, model_id FROM audit_events"
+                        " WHERE model_id IS NOT NULL AND catalog_revision > :after"
+                        " ORDER BY catalog_revision"
+                    ),
+                    {"after": previous.last_revision},
+                )
+            ).all()
+        return previous.extended([(int(r[0]), str(r[1])) for r in rows], keep)
+
+    async def _tokens(self) -> dict[str, TokenEntry]:
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(ApiToken.id, ApiToken.secret_hash, ApiToken.role, ApiToken.name).where(
+                        ApiToken.revoked_at.is_(None)
+                    )
+                )
+            ).all()
+        return {str(r[0]): TokenEntry(str(r[1]), str(r[2]), str(r[3])) for r in rows}
+
+    def request_reload(self) -> None:
+        """Reload soon; coalesces with a reload already pending or running."""
+        self._dirty = True
+        if self._reloading is None or self._reloading.done():
+            self._reloading = asyncio.get_running_loop().create_task(self._reload_while_dirty())
+
+    async def _reload_while_dirty(self) -> None:
+        debounce = self.settings.snapshot.debounce_ms / 1000
+        while self._dirty:
+            self._dirty = False
+            if debounce:
+                await asyncio.sleep(debounce)
+            try:
+                await self.reload()
+            except Exception:
+                self.database_ok = False
+                metrics.RELOAD_FAILURES.inc()
+                log.warning(
+                    "catalog reload failed; serving revision %s", self.revision, exc_info=True
+                )
+                return
+
+    async def wait_idle(self) -> None:
+        while self._reloading is not None and not self._reloading.done():
+            await asyncio.shield(self._reloading)
