@@ -15,7 +15,15 @@ class ExactJSONResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
+        if content is None and self.status_code == 304:
+            return b""
         return jsonb.dumps(content).encode()
+
+
+class RawJSONResponse(Response):
+    """JSON already rendered to bytes (from the snapshot)."""
+
+    media_type = "application/json"
 
 
 class ExactJSONRequest(Request):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelreg.access.rules import UnknownTier
@@ -20,14 +20,13 @@ from modelreg.catalog.query import (
     SortOrder,
     access_view,
     legacy_headers,
-    render,
-    select_models,
 )
 from modelreg.catalog.reader import CatalogReader, CatalogView
 from modelreg.config import get_settings
 from modelreg.exceptions import ValidationFailed
 from modelreg.pricing.credits import estimate
-from modelreg.responses import ExactJSONResponse
+from modelreg.responses import ExactJSONResponse, RawJSONResponse
+from modelreg.snapshot.catalog import list_body
 
 router = APIRouter(prefix="/v1", tags=["public"], dependencies=[Depends(public_access)])
 
@@ -61,6 +60,7 @@ def _check_states(states: list[str]) -> tuple[str, ...]:
 
 @router.get("/models", response_class=ExactJSONResponse, summary="List models (OpenAI-compatible)")
 async def list_models(
+    request: Request,
     view: View,
     provider: str | None = None,
     capability: Annotated[list[str], Query(description="repeatable")] = [],  # noqa: B006
@@ -76,8 +76,16 @@ async def list_models(
     order: SortOrder = SortOrder.ASC,
     limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
     after: Annotated[str | None, Query(max_length=1000)] = None,
-) -> ExactJSONResponse:
+) -> Response:
     """Every model matching the filters; all of them when `limit` is not given."""
+    etag = f'"{view.revision}"'
+    if not_modified(request, etag):
+        return ExactJSONResponse(None, status_code=304, headers={"ETag": etag})
+    snapshot = request.app.state.snapshot.current
+    key = request.scope["query_string"]
+    cached = snapshot.cached(key) if snapshot is not None and snapshot.view is view else None
+    if cached is not None:
+        return RawJSONResponse(cached, headers={"ETag": etag})
     settings = get_settings()
     params = ListParams(
         provider=provider,
@@ -96,17 +104,10 @@ async def list_models(
         after=after,
     )
     margin = settings.tier_margin(tier) if tier is not None else Decimal(0)
-    page = select_models(view.models, params, tiers=settings.tiers, margin=margin)
-    return ExactJSONResponse(
-        {
-            "object": "list",
-            "data": [render(m, tier, rates, decision) for m, rates, decision in page.items],
-            "has_more": page.has_more,
-            "next_after": page.next_after,
-            "revision": view.revision,
-        },
-        headers={"ETag": f'"{view.revision}"'},
-    )
+    body = list_body(view, params, settings.tiers, margin)
+    if snapshot is not None and snapshot.view is view:
+        snapshot.remember(key, body)
+    return RawJSONResponse(body, headers={"ETag": etag})
 
 
 @router.get("/catalog/changes", response_class=ExactJSONResponse, tags=["public"])
@@ -131,6 +132,11 @@ async def catalog_changes(
     )
 
 
+def not_modified(request: Request, etag: str) -> bool:
+    given = request.headers.get("if-none-match")
+    return given is not None and (given.strip() == "*" or etag in given)
+
+
 def _served(view: CatalogView, model_id: str) -> PublicModel:
     model = view.by_id.get(model_id)
     if model is None:
@@ -142,10 +148,13 @@ def _served(view: CatalogView, model_id: str) -> PublicModel:
 
 
 @router.get("/models/{model_id}", response_class=ExactJSONResponse, summary="One model")
-async def get_model(model_id: str, view: View) -> ExactJSONResponse:
+async def get_model(model_id: str, view: View, request: Request) -> ExactJSONResponse:
     """The model with its legacy information. Archived: 410 with the replacement."""
     model = _served(view, model_id)
-    return ExactJSONResponse(model.body, headers=legacy_headers(model))
+    etag = f'"{view.revision}"'
+    if not_modified(request, etag):
+        return ExactJSONResponse(None, status_code=304, headers={"ETag": etag})
+    return ExactJSONResponse(model.body, headers={**legacy_headers(model), "ETag": etag})
 
 
 @router.get("/models/{model_id}/access", response_class=ExactJSONResponse)

@@ -7,26 +7,40 @@ promise that prices are exact. These two functions are used everywhere meta cros
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+# A Decimal leaves json.dumps (which runs in C) as a string wrapped in NUL characters, and is
+# then unwrapped into a bare number. NUL cannot occur in our strings otherwise: PostgreSQL's
+# jsonb refuses \u0000, so no stored value contains it, and `dumps` refuses it in any input.
+_DECIMAL = re.compile(r'"\\u0000(-?[0-9]+(?:\.[0-9]+)?)\\u0000"')
+
 
 def dumps(value: Any) -> str:
     """Serialise like `json.dumps`, writing Decimal as an exact JSON number and dates as ISO."""
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"{value} is not a JSON number")
-        text = format(value, "f")
+    decimals = 0
+
+    def encode_other(other: Any) -> str:
+        nonlocal decimals
+        if isinstance(other, Decimal):
+            if not other.is_finite():
+                raise ValueError(f"{other} is not a JSON number")
+            decimals += 1
+            return f"\x00{other:f}\x00"
+        if isinstance(other, date):  # datetime too
+            return other.isoformat()
+        raise TypeError(f"{type(other).__name__} is not JSON serialisable")
+
+    encoder = json.JSONEncoder(allow_nan=False, check_circular=False, default=encode_other)
+    text = encoder.encode(value)
+    if decimals == 0 and "\\u0000" not in text:
         return text
-    if isinstance(value, dict):
-        parts = (f"{json.dumps(str(k))}: {dumps(v)}" for k, v in value.items())
-        return "{" + ", ".join(parts) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(dumps(v) for v in value) + "]"
-    if isinstance(value, date):  # datetime too
-        return json.dumps(value.isoformat())
-    return json.dumps(value, allow_nan=False)
+    unwrapped, replaced = _DECIMAL.subn(r"\1", text)
+    if replaced != decimals or "\\u0000" in unwrapped:
+        raise ValueError("JSON text may not contain NUL characters")
+    return unwrapped
 
 
 def loads(text: str | bytes) -> Any:

@@ -12,7 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from modelreg.catalog.query import ListParams, legacy_headers, render, select_models
+from modelreg.catalog.query import (
+    ListParams,
+    PublicModel,
+    legacy_headers,
+    render,
+    select_models,
+)
 from modelreg.catalog.reader import CatalogView
 from modelreg.db import jsonb
 
@@ -57,6 +63,10 @@ class TokenEntry:
     name: str
 
 
+# Responses for list queries with parameters, rendered on first use, kept per snapshot.
+RESPONSE_CACHE_SIZE = 256
+
+
 @dataclass(frozen=True)
 class Snapshot:
     view: CatalogView
@@ -66,12 +76,19 @@ class Snapshot:
     etag: bytes
     list_all: Rendered
     models: dict[str, Rendered]
-    # Lists per tier, rendered on first use (one per tier per snapshot).
-    tier_lists: dict[str, bytes] = field(default_factory=dict, compare=False)
+    # Filtered lists by query string, rendered on first use (bounded; dropped with the snapshot).
+    responses: dict[bytes, bytes] = field(default_factory=dict, compare=False)
 
     @property
     def revision(self) -> int:
         return self.view.revision
+
+    def cached(self, key: bytes) -> bytes | None:
+        return self.responses.get(key)
+
+    def remember(self, key: bytes, body: bytes) -> None:
+        if len(self.responses) < RESPONSE_CACHE_SIZE:
+            self.responses[key] = body
 
 
 def list_body(
@@ -89,28 +106,44 @@ def list_body(
     ).encode()
 
 
+def _render_model(model: PublicModel) -> Rendered:
+    headers = tuple(
+        (name.lower().encode(), value.encode("latin-1"))
+        for name, value in legacy_headers(model).items()
+    )
+    return Rendered(jsonb.dumps(model.body).encode(), headers)
+
+
 def build_snapshot(
     view: CatalogView,
     *,
     changes: ChangeLog,
     tokens: dict[str, TokenEntry],
     tiers: Sequence[str],
+    previous: Snapshot | None = None,
+    changed: frozenset[str] | None = None,
 ) -> Snapshot:
+    """Render every served model (reusing `previous`'s bytes for models not in `changed`) and
+    the unfiltered list, which is those same bytes joined."""
     models: dict[str, Rendered] = {}
     for model in view.models:
         if model.state == "archived":
             continue  # 410 is rendered by the API from the view
-        headers = tuple(
-            (name.lower().encode(), value.encode("latin-1"))
-            for name, value in legacy_headers(model).items()
-        )
-        models[model.id] = Rendered(jsonb.dumps(model.body).encode(), headers)
+        reused = None
+        if previous is not None and changed is not None and model.id not in changed:
+            reused = previous.models.get(model.id)
+        models[model.id] = reused if reused is not None else _render_model(model)
+    default = ListParams()
+    wanted = default.wanted_states()
+    listed = [models[m.id].body for m in view.models if m.state in wanted and m.available]
+    tail = jsonb.dumps({"has_more": False, "next_after": None, "revision": view.revision}).encode()
+    list_all = b'{"object": "list", "data": [' + b", ".join(listed) + b"], " + tail[1:]
     return Snapshot(
         view=view,
         changes=changes,
         tokens=tokens,
         built_at=time.time(),
         etag=f'"{view.revision}"'.encode(),
-        list_all=Rendered(list_body(view, ListParams(), tiers, Decimal(0))),
+        list_all=Rendered(list_all),
         models=models,
     )

@@ -93,14 +93,21 @@ class FastPath:
             and snapshot is not None
             and scope["type"] == "http"
             and scope["method"] == "GET"
-            and not scope["query_string"]
         ):
             path: str = scope["path"]
+            query: bytes = scope["query_string"]
             rendered: Rendered | None = None
             if path == LIST_ROUTE:
-                rendered = snapshot.list_all
-                scope["modelreg.route"] = LIST_ROUTE
-            elif path.startswith(MODEL_PREFIX) and "/" not in path[len(MODEL_PREFIX) :]:
+                if not query:
+                    rendered = snapshot.list_all
+                else:
+                    cached = snapshot.cached(query)
+                    rendered = Rendered(cached) if cached is not None else None
+                if rendered is not None:
+                    scope["modelreg.route"] = LIST_ROUTE
+            elif (
+                not query and path.startswith(MODEL_PREFIX) and "/" not in path[len(MODEL_PREFIX) :]
+            ):
                 rendered = snapshot.models.get(path[len(MODEL_PREFIX) :])
                 if rendered is not None:
                     scope["modelreg.route"] = MODEL_ROUTE

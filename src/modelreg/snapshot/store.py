@@ -16,8 +16,8 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelreg.auth.models import ApiToken
-from modelreg.catalog.query import ModelRow
-from modelreg.catalog.reader import CatalogView, build_view, load_rows
+from modelreg.catalog.query import ModelRow, public_model
+from modelreg.catalog.reader import CatalogView, Delta, build_view, load_delta, load_rows
 from modelreg.config import Settings
 from modelreg.snapshot import metrics
 from modelreg.snapshot.catalog import ChangeLog, Snapshot, TokenEntry, build_snapshot
@@ -54,22 +54,46 @@ class SnapshotStore:
         return time.time() - self.confirmed_at if self.current is not None else float("inf")
 
     async def reload(self) -> Snapshot:
-        """Build a new snapshot from the database and swap it in (one reload at a time)."""
+        """Bring the snapshot up to the database's revision and swap it in (one at a time).
+
+        When every revision since ours is accounted for by an audit event, only the changed
+        rows are read and only their responses rendered again; otherwise the whole catalog.
+        """
         async with self._lock:
             started = time.perf_counter()
-            revision, rows = await load_rows(self.engine)
             previous = self.current
-            changes = await self._changes(previous.changes if previous else None)
-            tokens = await self._tokens()
-            snapshot = await asyncio.to_thread(self._build, revision, rows, changes, tokens)
+            delta = await load_delta(self.engine, previous.revision) if previous else None
+            if previous is not None and delta is not None and not delta.changes:
+                snapshot = previous  # nothing new
+            elif previous is not None and delta is not None:
+                keep = self.settings.snapshot.changes_retained
+                snapshot = await asyncio.to_thread(self._apply, previous, delta, keep)
+            else:
+                revision, rows = await load_rows(self.engine)
+                changes = await self._changes(previous.changes if previous else None)
+                tokens = await self._tokens()
+                snapshot = await asyncio.to_thread(self._build, revision, rows, changes, tokens)
             self.current = snapshot
             self.confirmed_at = time.time()
             self.database_ok = True
-            self.reloads += 1
-            metrics.observe_reload(time.perf_counter() - started, snapshot.revision)
-            for hook in self.after_reload:
-                hook()
+            if snapshot is not previous:
+                self.reloads += 1
+                metrics.observe_reload(time.perf_counter() - started, snapshot.revision)
+                for hook in self.after_reload:
+                    hook()
             return snapshot
+
+    def _apply(self, previous: Snapshot, delta: Delta, keep: int) -> Snapshot:
+        changed = [public_model(row) for row in delta.rows]
+        view = previous.view.updated(delta.revision, changed)
+        return build_snapshot(
+            view,
+            changes=previous.changes.extended(delta.changes, keep),
+            tokens=previous.tokens,
+            tiers=self.settings.tiers,
+            previous=previous,
+            changed=frozenset(model_id for _, model_id in delta.changes),
+        )
 
     def _build(
         self,
