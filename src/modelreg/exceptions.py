@@ -107,6 +107,9 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]
 def problem_response(
     status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
+    from modelreg.snapshot.metrics import ERRORS
+
+    ERRORS.labels(code).inc()
     return JSONResponse(
         problem(status, code, detail, **extra),
         status_code=status,
