@@ -9,6 +9,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
 from modelreg.db import jsonb
+from modelreg.exceptions import problem_response
 
 
 class ExactJSONResponse(Response):
@@ -40,7 +41,15 @@ class ExactJSONRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def exact_handler(request: Request) -> Response:
-            return await handler(ExactJSONRequest(request.scope, request.receive))
+            exact = ExactJSONRequest(request.scope, request.receive)
+            if b"\\u0000" in await exact.body():
+                return problem_response(
+                    422,
+                    "validation_error",
+                    "JSON strings may not contain NUL characters (\\u0000)",
+                    errors=[{"path": "$", "message": "contains \\u0000"}],
+                )
+            return await handler(exact)
 
         return exact_handler
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 
 from modelreg.audit import repository
 from modelreg.audit.schemas import AuditEventOut, ModelVersionOut
@@ -42,7 +42,10 @@ async def history(model_id: str, principal: Viewer, db: Session) -> ExactJSONRes
     responses={200: {"model": ModelVersionOut}},
 )
 async def history_version(
-    model_id: str, number: int, principal: Viewer, db: Session
+    model_id: str,
+    number: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    principal: Viewer,
+    db: Session,
 ) -> ExactJSONResponse:
     version = await repository.version(db, model_id, number)
     if version is None:
@@ -84,7 +87,7 @@ async def audit_log(
     action: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ExactJSONResponse:
     """Audit events, oldest first, paginated by id (`after` = the last id you saw)."""

@@ -19,6 +19,8 @@ from modelreg.catalog.query import CapabilityMatch, SortKey, SortOrder
 from modelreg.config import get_settings
 from modelreg.exceptions import ValidationFailed
 
+MAX_CURSOR_NUMBER = 2**63 - 1
+
 
 @dataclass(frozen=True)
 class AdminListParams:
@@ -59,9 +61,15 @@ def _decode(cursor: str, sort: SortKey) -> tuple[Any, str]:
             case SortKey.ID:
                 return None, str(model_id)
             case SortKey.CREDITS:
-                return Decimal(value), str(model_id)
+                number = Decimal(value)
+                if not number.is_finite() or abs(number) > MAX_CURSOR_NUMBER:
+                    raise ValueError("out of range")
+                return number, str(model_id)
             case SortKey.CONTEXT_LENGTH:
-                return int(value), str(model_id)
+                integer = int(value)
+                if abs(integer) > MAX_CURSOR_NUMBER:
+                    raise ValueError("out of range")
+                return integer, str(model_id)
             case SortKey.CREATED:
                 return datetime.fromisoformat(value), str(model_id)
     except (ValueError, TypeError, InvalidOperation, binascii.Error, UnicodeDecodeError):

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from modelreg.catalog.meta import CREDIT_KEYS, PRICE_KEYS
+from modelreg.catalog.meta import CREDIT_KEYS, MAX_USD, PRICE_KEYS
 from modelreg.config import get_settings
 from modelreg.exceptions import ValidationFailed
 from modelreg.pricing.credits import ZeroPrice, rates_from_prices
@@ -20,6 +20,10 @@ def _decimal(meta: dict[str, Any], key: str) -> Decimal | None:
         return Decimal(value)
     except InvalidOperation:
         return None
+
+
+def _usable(price: Decimal | None) -> bool:
+    return price is not None and price.is_finite() and 0 <= price <= MAX_USD
 
 
 def fill_credits(
@@ -48,8 +52,10 @@ def fill_credits(
     meta["creditsPinned"] = pinned
 
     input_usd, output_usd = (_decimal(meta, key) for key in PRICE_KEYS)
-    if input_usd is None or output_usd is None or input_usd < 0 or output_usd < 0:
+    if not (_usable(input_usd) and _usable(output_usd)):
         return meta  # ModelMeta names the bad price
+    assert input_usd is not None
+    assert output_usd is not None
 
     credit_usd = get_settings().pricing.credit_usd
     if not pinned:

@@ -87,8 +87,15 @@ def _date_or_utc_datetime(value: Any) -> Any:
 SunsetDate = Annotated[date | datetime, BeforeValidator(_date_or_utc_datetime)]
 """A sunset: `2027-01-31`, or `2027-01-31T12:00:00Z` (stored in UTC)."""
 
-Usd = Annotated[Decimal, BeforeValidator(_json_number), Field(ge=0, allow_inf_nan=False)]
-Credits = Annotated[Decimal, BeforeValidator(_json_number), Field(gt=0, allow_inf_nan=False)]
+# Bounds far above any real price, low enough for exact arithmetic and the indexes' numeric.
+MAX_USD = 10**9
+MAX_CREDITS = 10**12
+Usd = Annotated[
+    Decimal, BeforeValidator(_json_number), Field(ge=0, le=MAX_USD, allow_inf_nan=False)
+]
+Credits = Annotated[
+    Decimal, BeforeValidator(_json_number), Field(gt=0, le=MAX_CREDITS, allow_inf_nan=False)
+]
 TokenCount = Annotated[int, Field(strict=True, gt=0, le=2**31 - 1)]
 
 

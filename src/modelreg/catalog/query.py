@@ -237,7 +237,10 @@ def decode_cursor(cursor: str, key: SortKey) -> tuple[Any, str]:
             case SortKey.ID:
                 return "", str(model_id)
             case SortKey.CREDITS:
-                return Decimal(value), str(model_id)
+                number = Decimal(value)
+                if not number.is_finite():
+                    raise ValueError("not a finite number")
+                return number, str(model_id)
             case SortKey.CONTEXT_LENGTH | SortKey.CREATED:
                 return int(value), str(model_id)
     except (ValueError, TypeError, InvalidOperation, binascii.Error, UnicodeDecodeError):
@@ -262,7 +265,8 @@ def select_models(
     for model in models:
         if model.state not in wanted_states:
             continue
-        if not params.include_unavailable and not model.available:
+        # Archiving makes a model unavailable; asking for archived models means wanting them.
+        if not params.include_unavailable and not model.available and model.state != "archived":
             continue
         if params.provider is not None and model.provider != params.provider:
             continue

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.engine import URL
 
 from modelreg.db.urls import database_url
@@ -28,5 +29,5 @@ def reported_errors() -> Iterator[None]:
     try:
         yield
     except ModelRegError as exc:
-        err_console.print(f"[red]error[/red] ({exc.code}): {exc.message}", markup=True)
+        err_console.print(f"[red]error[/red] ({exc.code}): {escape(exc.message)}", markup=True)
         raise typer.Exit(1) from None

@@ -37,7 +37,12 @@ def _echo_model(model: Model) -> None:
 
 
 def _read_json(source: str) -> Any:
-    text = sys.stdin.read() if source == "-" else Path(source).read_text()
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text()
+    except OSError as exc:
+        raise ValidationFailed(
+            [{"path": "--file", "message": f"cannot read {source}: {exc}"}]
+        ) from None
     try:
         return jsonb.loads(text)
     except ValueError as exc:

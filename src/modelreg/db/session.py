@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelreg.catalog.exceptions import DatabaseUnavailable
+from modelreg.exceptions import ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,14 @@ async def session(request: Request) -> AsyncIterator[AsyncSession]:
         except (OperationalError, InterfaceError) as exc:
             await db.rollback()
             raise DatabaseUnavailable() from exc
+        except DataError as exc:
+            # A value PostgreSQL cannot take (out of range, a NUL character): bad input, not a
+            # server error. The model layer names fields where it can; this is the backstop.
+            await db.rollback()
+            reason = getattr(getattr(exc.orig, "diag", None), "message_primary", None)
+            raise ValidationFailed(
+                [{"path": "$", "message": f"a value cannot be stored: {reason or 'invalid'}"}]
+            ) from None
         except BaseException:
             await db.rollback()
             raise
