@@ -120,6 +120,9 @@ async def catalog_changes(
     list instead. A model in `changed` may have been archived (GET it to find out).
     """
     snapshot = request.app.state.snapshot.current
+    etag = f'"{snapshot.revision}"'
+    if not_modified(request, etag):
+        return ExactJSONResponse(None, status_code=304, headers={"ETag": etag})
     changed, complete = snapshot.changes.since(since)
     return ExactJSONResponse(
         {

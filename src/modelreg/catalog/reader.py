@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, cast
 
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from modelreg.catalog.models import CatalogState, Model
 from modelreg.catalog.query import ModelRow, PublicModel, public_model
@@ -50,14 +50,19 @@ class CatalogReader(Protocol):
     def view(self) -> CatalogView: ...
 
 
+async def read_catalog(conn: AsyncConnection) -> tuple[int, list[ModelRow]]:
+    """The revision and every model row, in the caller's transaction."""
+    revision = (await conn.execute(select(CatalogState.revision))).scalar_one()
+    rows = (await conn.execute(select(*PUBLIC_COLUMNS).order_by(Model.id))).all()
+    return int(revision), cast(list[ModelRow], rows)
+
+
 async def load_rows(engine: AsyncEngine) -> tuple[int, list[ModelRow]]:
     """The revision and every model row from one REPEATABLE READ snapshot, so they agree."""
     async with engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="REPEATABLE READ")
         async with conn.begin():
-            revision = (await conn.execute(select(CatalogState.revision))).scalar_one()
-            rows = (await conn.execute(select(*PUBLIC_COLUMNS).order_by(Model.id))).all()
-    return int(revision), cast(list[ModelRow], rows)
+            return await read_catalog(conn)
 
 
 def build_view(revision: int, rows: list[ModelRow]) -> CatalogView:

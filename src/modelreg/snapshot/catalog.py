@@ -45,7 +45,8 @@ class ChangeLog:
         return ids, revision >= self.complete_after
 
     def extended(self, new: Sequence[tuple[int, str]], keep: int) -> ChangeLog:
-        entries = (*self.entries, *new)
+        last = self.last_revision
+        entries = (*self.entries, *(entry for entry in new if entry[0] > last))
         if len(entries) <= keep:
             return ChangeLog(entries, self.complete_after)
         dropped = entries[: len(entries) - keep]

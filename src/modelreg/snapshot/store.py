@@ -17,12 +17,28 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelreg.auth.models import ApiToken
 from modelreg.catalog.query import ModelRow, public_model
-from modelreg.catalog.reader import CatalogView, Delta, build_view, load_delta, load_rows
+from modelreg.catalog.reader import CatalogView, Delta, build_view, load_delta, read_catalog
 from modelreg.config import Settings
 from modelreg.snapshot import metrics
 from modelreg.snapshot.catalog import ChangeLog, Snapshot, TokenEntry, build_snapshot
 
 log = logging.getLogger(__name__)
+
+
+CHANGES_LATEST = text(
+    "SELECT catalog_revision, model_id FROM audit_events"
+    " WHERE model_id IS NOT NULL AND catalog_revision <= :until"
+    " ORDER BY catalog_revision DESC LIMIT :keep"
+)
+CHANGES_BETWEEN = text(
+    "SELECT catalog_revision, model_id FROM audit_events"
+    " WHERE model_id IS NOT NULL AND catalog_revision > :after AND catalog_revision <= :until"
+    " ORDER BY catalog_revision"
+)
+UNACCOUNTED = text(
+    "SELECT max(r) FROM generate_series(CAST(:after AS bigint) + 1, :until) AS r"
+    " WHERE NOT EXISTS (SELECT 1 FROM audit_events WHERE catalog_revision = r)"
+)
 
 
 @dataclass
@@ -69,9 +85,7 @@ class SnapshotStore:
                 keep = self.settings.snapshot.changes_retained
                 snapshot = await asyncio.to_thread(self._apply, previous, delta, keep)
             else:
-                revision, rows = await load_rows(self.engine)
-                changes = await self._changes(previous.changes if previous else None)
-                tokens = await self._tokens()
+                revision, rows, changes, tokens = await self._read_full(previous)
                 snapshot = await asyncio.to_thread(self._build, revision, rows, changes, tokens)
             self.current = snapshot
             self.confirmed_at = time.time()
@@ -105,46 +119,48 @@ class SnapshotStore:
         view = build_view(revision, rows)
         return build_snapshot(view, changes=changes, tokens=tokens, tiers=self.settings.tiers)
 
-    async def _changes(self, previous: ChangeLog | None) -> ChangeLog:
+    async def _read_full(
+        self, previous: Snapshot | None
+    ) -> tuple[int, list[ModelRow], ChangeLog, dict[str, TokenEntry]]:
+        """Revision, rows, change log and tokens, all from one REPEATABLE READ snapshot."""
         keep = self.settings.snapshot.changes_retained
         async with self.engine.connect() as conn:
-            if previous is None:
-                rows = (
+            conn = await conn.execution_options(isolation_level="REPEATABLE READ")
+            async with conn.begin():
+                revision, rows = await read_catalog(conn)
+                if previous is None:
+                    found = (
+                        await conn.execute(CHANGES_LATEST, {"until": revision, "keep": keep + 1})
+                    ).all()
+                    entries = sorted((int(r[0]), str(r[1])) for r in found)
+                    start = 0
+                    if len(entries) > keep:
+                        start, entries = entries[0][0], entries[1:]
+                    log = ChangeLog(tuple(entries), start)
+                else:
+                    start = previous.changes.last_revision
+                    found = (
+                        await conn.execute(CHANGES_BETWEEN, {"after": start, "until": revision})
+                    ).all()
+                    log = previous.changes.extended([(int(r[0]), str(r[1])) for r in found], keep)
+                # A revision with no audit event (an edit made with plain SQL, a token change)
+                # changed something the log cannot name: nothing before it is complete.
+                gap = (
                     await conn.execute(
-                        text(
-                            "SELECT catalog_revision, model_id FROM audit_events"
-                            " WHERE model_id IS NOT NULL AND catalog_revision IS NOT NULL"
-                            " ORDER BY catalog_revision DESC LIMIT :keep"
-                        ),
-                        {"keep": keep + 1},
+                        UNACCOUNTED, {"after": log.complete_after, "until": revision}
                     )
-                ).all()
-                entries = sorted((int(r[0]), str(r[1])) for r in rows)
-                if len(entries) > keep:
-                    return ChangeLog(tuple(entries[1:]), entries[0][0])
-                return ChangeLog(tuple(entries), 0)
-            rows = (
-                await conn.execute(
-                    text(
-                        "SELECT catalog_revision, model_id FROM audit_events"
-                        " WHERE model_id IS NOT NULL AND catalog_revision > :after"
-                        " ORDER BY catalog_revision"
-                    ),
-                    {"after": previous.last_revision},
-                )
-            ).all()
-        return previous.extended([(int(r[0]), str(r[1])) for r in rows], keep)
-
-    async def _tokens(self) -> dict[str, TokenEntry]:
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(ApiToken.id, ApiToken.secret_hash, ApiToken.role, ApiToken.name).where(
-                        ApiToken.revoked_at.is_(None)
+                ).scalar()
+                if gap is not None:
+                    log = ChangeLog(tuple(e for e in log.entries if e[0] > gap), int(gap))
+                tokens = {
+                    str(r[0]): TokenEntry(str(r[1]), str(r[2]), str(r[3]))
+                    for r in await conn.execute(
+                        select(
+                            ApiToken.id, ApiToken.secret_hash, ApiToken.role, ApiToken.name
+                        ).where(ApiToken.revoked_at.is_(None))
                     )
-                )
-            ).all()
-        return {str(r[0]): TokenEntry(str(r[1]), str(r[2]), str(r[3])) for r in rows}
+                }
+        return revision, rows, log, tokens
 
     def request_reload(self) -> None:
         """Reload soon; coalesces with a reload already pending or running."""

@@ -65,6 +65,10 @@ def upgrade() -> None:
         "CREATE INDEX IF NOT EXISTS idx_audit_events_occurred_at ON audit_events (occurred_at)"
     )
     op.execute(
+        "CREATE INDEX IF NOT EXISTS idx_audit_events_catalog_revision"
+        " ON audit_events (catalog_revision)"
+    )
+    op.execute(
         """
         CREATE TABLE IF NOT EXISTS model_versions (
             model_id text NOT NULL,

@@ -1,0 +1,210 @@
+"""What an instance tells its operators: a request id on every response, Prometheus metrics per
+route template and of the snapshot, and one JSON access-log line per request."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+
+from modelreg.db.urls import libpq_conninfo
+from modelreg.logs import JsonFormatter
+from tests.snapshot.conftest import Reader, Seeded
+from tests.snapshot.helpers import (
+    ACTIVE,
+    LEGACY,
+    TARGETS,
+    Target,
+    catalog_revision,
+    description,
+    instance,
+    patch_description,
+    poll,
+    readiness,
+    service_change,
+)
+
+REQUEST_ID = "req-7f3a-snapshot-tests"
+GENERATED_ID = re.compile(r"[0-9a-f]{32}")
+MODEL_ROUTE = "/v1/models/{model_id}"
+# The public resources both ways, and a route of the app that is not public.
+TARGETS_AND_HEALTH = [*TARGETS, Target("/healthz", fast=False)]
+
+
+@pytest.fixture
+def client(serve_seeded: Seeded) -> Iterator[TestClient]:
+    with instance(snapshot__poll_interval_s="3600") as client:
+        yield client
+
+
+def samples(client: TestClient) -> list[Sample]:
+    response = client.get("/metrics")
+    assert response.status_code == 200, response.text
+    return [s for family in text_string_to_metric_families(response.text) for s in family.samples]
+
+
+def metric(client: TestClient, name: str, **labels: str) -> float:
+    """The sum of the samples named `name` whose labels include `labels` (0 when none)."""
+    return sum(
+        s.value
+        for s in samples(client)
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+    )
+
+
+# Request ids.
+
+
+@pytest.mark.parametrize("target", TARGETS_AND_HEALTH, ids=str)
+def test_given_request_id_is_echoed(reader: Reader, target: Target) -> None:
+    response = reader.client.get(target.url(), headers={"X-Request-ID": REQUEST_ID})
+
+    assert response.status_code == 200, response.text
+    assert response.headers.get("x-request-id") == REQUEST_ID
+
+
+@pytest.mark.parametrize("target", TARGETS_AND_HEALTH, ids=str)
+def test_request_id_is_generated_when_none_is_given(reader: Reader, target: Target) -> None:
+    first = reader.client.get(target.url()).headers.get("x-request-id", "")
+    second = reader.client.get(target.url()).headers.get("x-request-id", "")
+
+    assert GENERATED_ID.fullmatch(first), first
+    assert GENERATED_ID.fullmatch(second), second
+    assert first != second
+
+
+def test_admin_write_records_the_given_request_id_in_the_audit_trail(
+    client: TestClient, serve_seeded: Seeded
+) -> None:
+    response = patch_description(
+        client, serve_seeded.token, ACTIVE, "traced change", request_id=REQUEST_ID
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.headers.get("x-request-id") == REQUEST_ID
+    with psycopg.connect(libpq_conninfo(serve_seeded.url)) as conn:
+        row = conn.execute(
+            "SELECT request_id FROM audit_events WHERE model_id = %s ORDER BY id DESC LIMIT 1",
+            (ACTIVE,),
+        ).fetchone()
+    assert row == (REQUEST_ID,)
+
+
+# Metrics.
+
+
+@pytest.mark.parametrize(
+    ("target", "status"),
+    [
+        (Target(f"/v1/models/{LEGACY}", fast=True), "200"),
+        (Target(f"/v1/models/{LEGACY}", fast=False), "200"),
+        (Target("/v1/models/no-such-model", fast=True), "404"),
+    ],
+    ids=str,
+)
+def test_requests_are_counted_under_their_route_template_not_the_raw_path(
+    reader: Reader, target: Target, status: str
+) -> None:
+    client = reader.client
+    labels = {"method": "GET", "route": MODEL_ROUTE, "status": status}
+    before = metric(client, "modelreg_http_requests_total", **labels)
+
+    assert client.get(target.url()).status_code == int(status)
+
+    assert metric(client, "modelreg_http_requests_total", **labels) == before + 1
+    routes = {s.labels.get("route") for s in samples(client) if s.name.startswith("modelreg_http")}
+    assert not {r for r in routes if r and ("gpt-4o" in r or "no-such-model" in r)}, routes
+
+
+def test_snapshot_revision_gauge_is_the_revision_served(
+    client: TestClient, serve_seeded: Seeded
+) -> None:
+    response = patch_description(client, serve_seeded.token, ACTIVE, "a new revision")
+    assert response.status_code == 200, response.text
+
+    assert metric(client, "modelreg_snapshot_revision") == catalog_revision(serve_seeded.url)
+
+
+def test_snapshot_reloads_are_counted(client: TestClient, serve_seeded: Seeded) -> None:
+    before = metric(client, "modelreg_snapshot_reloads_total")
+
+    response = patch_description(client, serve_seeded.token, ACTIVE, "reload me")
+    assert response.status_code == 200, response.text
+
+    assert metric(client, "modelreg_snapshot_reloads_total") > before
+
+
+def test_notification_lag_is_observed_by_an_instance_that_learns_of_a_change(
+    client: TestClient, serve_seeded: Seeded
+) -> None:
+    name = "modelreg_notification_lag_seconds_count"
+    _, ready = poll(lambda: readiness(client), lambda r: r[1].get("listener") == "connected")
+    assert ready["listener"] == "connected"
+    before = metric(client, name)
+
+    service_change(serve_seeded.url, ACTIVE, "changed by another instance")
+
+    assert poll(lambda: description(client, ACTIVE), lambda d: d == "changed by another instance")
+    assert poll(lambda: metric(client, name), lambda count: count > before) == before + 1
+    assert metric(client, "modelreg_notification_lag_seconds_sum") >= 0
+
+
+def test_database_pool_usage_is_exposed(reader: Reader) -> None:
+    assert "modelreg_db_pool_in_use" in {s.name for s in samples(reader.client)}
+
+
+# Access log.
+
+
+class Lines(logging.Handler):
+    """Formats each record as it is emitted (in the request's context) and keeps the line."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.setFormatter(JsonFormatter())
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def access_log(caplog: pytest.LogCaptureFixture) -> Iterator[Lines]:
+    caplog.set_level(logging.INFO, logger="modelreg.access")
+    handler = Lines()
+    logger = logging.getLogger("modelreg.access")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [Target(f"/v1/models/{ACTIVE}", fast=True), Target(f"/v1/models/{ACTIVE}", fast=False)],
+    ids=str,
+)
+def test_each_request_is_one_json_access_log_line(
+    reader: Reader, access_log: Lines, target: Target
+) -> None:
+    response = reader.client.get(target.url(), headers={"X-Request-ID": REQUEST_ID})
+    assert response.status_code == 200
+
+    lines = poll(lambda: list(access_log.lines), lambda seen: len(seen) >= 1)
+    assert len(lines) == 1, lines
+    entry: dict[str, Any] = json.loads(lines[0])
+    assert entry["method"] == "GET"
+    assert entry["path"] == f"/v1/models/{ACTIVE}"
+    assert entry["status"] == 200
+    assert isinstance(entry["duration_ms"], int | float)
+    assert entry["duration_ms"] >= 0
+    assert entry["request_id"] == REQUEST_ID
