@@ -50,6 +50,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await listener.stop()
+        await store.close()
         await engine.dispose()
 
 

@@ -92,6 +92,14 @@ def error_path(loc: Sequence[int | str], prefix: Sequence[str] = ()) -> str:
     return path or "$"
 
 
+def _strip_source(loc: Sequence[int | str]) -> Sequence[int | str]:
+    """("body", "meta", "contextLength") -> ("meta", "contextLength"); ("query", "limit") ->
+    ("limit",): paths name the field as the client wrote it."""
+    if len(loc) > 1 and loc[0] in ("body", "query", "path", "header"):
+        return loc[1:]
+    return loc
+
+
 def problem(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:
     """An RFC 9457 problem document."""
     return {
@@ -132,7 +140,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def request_invalid(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         errors = [
-            {"path": error_path(e["loc"]), "message": e["msg"], "type": e["type"]}
+            {"path": error_path(_strip_source(e["loc"])), "message": e["msg"], "type": e["type"]}
             for e in exc.errors()
         ]
         summary = "; ".join(f"{e['path']}: {e['message']}" for e in errors[:5])

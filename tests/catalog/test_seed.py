@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -16,6 +17,8 @@ from modelreg.db import jsonb
 from modelreg.verify.report import build_report
 
 EXPECTED_PROVIDERS = {"openai", "anthropic", "google", "mistral", "xai", "meta"}
+# One credit is worth this many US dollars (the default pricing setting).
+CREDIT_USD = Decimal("0.001")
 
 
 def _table(engine: Engine) -> list[dict[str, Any]]:
@@ -134,6 +137,16 @@ def test_seeding_twice_inserts_nothing_and_leaves_rows_unchanged(
     assert _table(engine) == before
 
 
+def _expected_stored_meta(model: SeedModel) -> dict[str, Any]:
+    """The shipped meta as the service layer stores it: credits follow the prices (not pinned),
+    with the per-direction rates added (price per 1M tokens / 1000 / credit value)."""
+    meta = model.meta.to_storage()
+    meta["creditsPinned"] = False
+    meta["inputCreditsPer1kTokens"] = meta["inputCostUsdPerMillionTokens"] / 1000 / CREDIT_USD
+    meta["outputCreditsPer1kTokens"] = meta["outputCostUsdPerMillionTokens"] / 1000 / CREDIT_USD
+    return ModelMeta.model_validate(meta).to_storage()
+
+
 def test_seeded_meta_round_trips_exactly(
     head_url: URL, engine_for: Callable[[URL], Engine], shipped: list[SeedModel]
 ) -> None:
@@ -146,7 +159,7 @@ def test_seeded_meta_round_trips_exactly(
 
     mismatched = []
     for model in shipped:
-        expected = _canonical(model.meta.to_storage())
+        expected = _canonical(_expected_stored_meta(model))
         raw = stored[model.id]
         if _canonical(raw) != expected:
             mismatched.append(f"{model.id}: stored meta differs")

@@ -26,4 +26,8 @@ async def list_all(session: AsyncSession) -> Sequence[ApiToken]:
 
 
 async def touch(session: AsyncSession, token_id: str, when: datetime) -> None:
-    await session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=when))
+    """Best effort: a request never waits for another one holding the token row."""
+    free = select(ApiToken.id).where(ApiToken.id == token_id).with_for_update(skip_locked=True)
+    await session.execute(
+        update(ApiToken).where(ApiToken.id.in_(free.scalar_subquery())).values(last_used_at=when)
+    )

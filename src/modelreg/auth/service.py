@@ -57,7 +57,15 @@ async def create_token(
         id=token_id, name=name, role=role.value, secret_hash=_hash(secret), created_by=created_by
     )
     await repository.add(session, token)
+    await _announce(session)
     return token, f"{PREFIX}_{token_id}_{secret}"
+
+
+async def _announce(session: AsyncSession) -> None:
+    """A token change is a change: running instances reload, their copy of the tokens too."""
+    from modelreg.catalog.repository import bump_revision
+
+    await bump_revision(session, None)
 
 
 async def authenticate(session: AsyncSession, presented: str) -> Principal:
@@ -102,4 +110,5 @@ async def revoke_token(session: AsyncSession, token_id: str) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = datetime.now(UTC)
         await session.flush()
+        await _announce(session)
     return token

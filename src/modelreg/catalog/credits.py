@@ -6,9 +6,8 @@ from collections.abc import Collection
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from modelreg.catalog.meta import CREDIT_KEYS, MAX_USD, PRICE_KEYS
+from modelreg.catalog.meta import CREDIT_KEYS, CREDITS_NEEDED, MAX_USD, PRICE_KEYS
 from modelreg.config import get_settings
-from modelreg.exceptions import ValidationFailed
 from modelreg.pricing.credits import ZeroPrice, rates_from_prices
 
 
@@ -66,14 +65,8 @@ def fill_credits(
             try:
                 rates = rates_from_prices(input_usd, output_usd, credit_usd=credit_usd)
             except ZeroPrice:
-                raise ValidationFailed(
-                    [
-                        {
-                            "path": "meta.creditsPer1kTokens",
-                            "message": "both prices are 0: give creditsPer1kTokens explicitly",
-                        }
-                    ]
-                ) from None
+                meta["creditsPer1kTokens"] = CREDITS_NEEDED
+                return meta
             meta["creditsPer1kTokens"] = rates.blended_per_1k
             meta["inputCreditsPer1kTokens"] = rates.input_per_1k
             meta["outputCreditsPer1kTokens"] = rates.output_per_1k

@@ -44,7 +44,8 @@ OPTIONAL_ABSENT_KEYS = (
     "deprecatedAt",
 )
 
-# Keys managed by the lifecycle actions, not by PATCH.
+# Legacy information: set by the lifecycle actions; a PATCH that changes them is checked by
+# the same rules (replacement chain, sunset not in the past).
 LEGACY_KEYS = ("legacyReplacementModelId", "deprecationNotice", "sunsetDate", "deprecatedAt")
 
 CREDIT_KEYS = ("creditsPer1kTokens", "inputCreditsPer1kTokens", "outputCreditsPer1kTokens")
@@ -57,8 +58,21 @@ class TierRestrictionMode(StrEnum):
     WHITELIST = "whitelist"  # tier in allowedTiers
 
 
+class _CreditsNeeded:
+    """Stands in for credits that cannot be computed (both prices 0), so that validation
+    reports it at meta.creditsPer1kTokens with the reason."""
+
+    def __repr__(self) -> str:
+        return "<credits needed>"
+
+
+CREDITS_NEEDED: Any = _CreditsNeeded()
+
+
 def _json_number(value: Any) -> Any:
     """A number, never a string or a boolean dressed as one."""
+    if value is CREDITS_NEEDED:
+        raise ValueError("both prices are 0: give creditsPer1kTokens explicitly")
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise ValueError("must be a JSON number")
     if isinstance(value, float):

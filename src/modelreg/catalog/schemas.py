@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from modelreg.catalog.credits import fill_credits
+from modelreg.catalog.meta import ModelMeta
 from modelreg.catalog.models import Model
 
 MODEL_ID_PATTERN = r"^[a-z0-9][a-z0-9._:-]*$"
@@ -21,8 +23,17 @@ class ModelCreate(BaseModel):
     name: str = Field(min_length=1, max_length=255)
     provider: str = Field(min_length=1, max_length=100)
     is_available: bool = True
-    meta: dict[str, Any]
+    meta: ModelMeta
     reason: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("meta", mode="before")
+    @classmethod
+    def _credits_from_prices(cls, value: Any) -> Any:
+        """Credits not given are computed from the prices (given ones are pinned), before the
+        whole meta is validated, so every bad field is reported in one answer."""
+        if not isinstance(value, dict):
+            return value
+        return fill_credits(value, touched=list(value), previous=None)
 
 
 class Reason(BaseModel):

@@ -72,7 +72,7 @@ async def lock_model(session: AsyncSession, model_id: str, if_match: int | None)
 async def create_model(session: AsyncSession, data: ModelCreate, actor: Actor) -> Model:
     if await repository.get(session, data.id) is not None:
         raise ModelExists(data.id)
-    meta = validated_meta(data.meta)
+    meta = data.meta.to_storage()
     await lifecycle_rules.check_legacy_info(session, data.id, meta)
     model = Model(
         id=data.id,
@@ -108,7 +108,7 @@ async def import_model(
     not a new decision)."""
     if await repository.get(session, data.id) is not None:
         return None
-    meta = validated_meta(data.meta)
+    meta = data.meta.to_storage()
     replacement = meta.get("legacyReplacementModelId")
     if replacement is not None:
         await lifecycle_rules.check_replacement(session, data.id, str(replacement))

@@ -12,7 +12,6 @@ from modelreg.audit import service as audit
 from modelreg.auth import service
 from modelreg.auth.models import ApiToken
 from modelreg.auth.roles import Role
-from modelreg.catalog import repository as catalog_repository
 from modelreg.cli.common import console, err_console, reported_errors
 from modelreg.cli.runner import cli_actor, run_in_transaction
 
@@ -30,8 +29,6 @@ def create(
     async def work(db: AsyncSession) -> tuple[ApiToken, str]:
         actor = cli_actor()
         token, secret = await service.create_token(db, name=name, role=role, created_by=actor.name)
-        # A token change is a change: instances reload, and their copy of the tokens with it.
-        await catalog_repository.bump_revision(db, None)
         await audit.record_event(
             db,
             actor=actor,
@@ -84,7 +81,6 @@ def revoke(token_id: str) -> None:
 
     async def work(db: AsyncSession) -> ApiToken:
         token = await service.revoke_token(db, token_id)
-        await catalog_repository.bump_revision(db, None)
         await audit.record_event(
             db,
             actor=cli_actor(),

@@ -48,10 +48,9 @@ class CatalogListener:
         poll = self.store.settings.snapshot.poll_interval_s
         while True:
             try:
-                conn = await psycopg.AsyncConnection.connect(
+                async with await psycopg.AsyncConnection.connect(
                     self.conninfo, autocommit=True, connect_timeout=3
-                )
-                async with conn:
+                ) as conn:
                     await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     self._set_connected(True)
                     backoff = 0.1

@@ -7,6 +7,7 @@ causes exactly one more reload afterwards, so a burst of changes costs a handful
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -183,6 +184,14 @@ class SnapshotStore:
                     "catalog reload failed; serving revision %s", self.revision, exc_info=True
                 )
                 return
+
+    async def close(self) -> None:
+        """Stop a pending reload (at shutdown, before the engine goes)."""
+        task = self._reloading
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def wait_idle(self) -> None:
         while self._reloading is not None and not self._reloading.done():
