@@ -27,12 +27,7 @@ def _walk(prefix: str, before: Any, after: Any, out: list[dict[str, Any]]) -> No
         return
     if before is _MISSING and after is _MISSING:
         return
-    if (
-        before is _MISSING
-        or after is _MISSING
-        or before != after
-        or type(before) is not type(after)
-    ):
+    if before is _MISSING or after is _MISSING or before != after or _kind(before) != _kind(after):
         change: dict[str, Any] = {"path": prefix}
         if before is not _MISSING:
             change["before"] = before
@@ -47,4 +42,6 @@ def _kind(value: Any) -> str:
         return "bool"
     if isinstance(value, int | float | Decimal):
         return "number"
+    if isinstance(value, str):  # an enum member is its string
+        return "str"
     return type(value).__name__

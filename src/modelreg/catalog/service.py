@@ -32,6 +32,7 @@ from modelreg.catalog.schemas import PATCHABLE, ModelCreate
 from modelreg.catalog.state import apply_state, model_state
 from modelreg.exceptions import NotFound, ValidationFailed, error_path
 from modelreg.lifecycle import rules as lifecycle_rules
+from modelreg.lifecycle.exceptions import ReplacementInUse
 
 
 def validated_meta(
@@ -210,6 +211,22 @@ def _check_top_level(merged: dict[str, Any]) -> list[dict[str, Any]]:
     return errors
 
 
+async def _check_restorable(session: AsyncSession, model: Model, state: dict[str, Any]) -> None:
+    """A revert changes lifecycle flags too: the lifecycle's rules apply to the state it brings
+    back, as if reached by the actions."""
+    meta = state["meta"]
+    sunset = meta.get("sunsetDate")
+    if sunset is not None and sunset != model.meta.get("sunsetDate"):
+        lifecycle_rules.check_sunset(sunset)
+    replacement = meta.get("legacyReplacementModelId")
+    if state["is_legacy"] and not state["is_archived"] and replacement is not None:
+        await lifecycle_rules.check_replacement(session, model.id, str(replacement))
+    if state["is_archived"] and not model.is_archived:
+        replaced = await repository.models_replaced_by(session, model.id)
+        if replaced:
+            raise ReplacementInUse(model.id, replaced)
+
+
 async def revert_model(
     session: AsyncSession,
     model_id: str,
@@ -227,7 +244,7 @@ async def revert_model(
     before = model_state(model)
     state = copy.deepcopy(target.state)
     state["meta"] = validated_meta(state["meta"], previous=state["meta"])
-    await lifecycle_rules.check_legacy_info(session, model_id, state["meta"], before=model.meta)
+    await _check_restorable(session, model, state)
     apply_state(model, state)
     model.version += 1
     lifecycle_rules.touch(model)

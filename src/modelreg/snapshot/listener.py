@@ -73,8 +73,9 @@ class CatalogListener:
         metrics.LISTENER_CONNECTED.set(1 if value else 0)
 
     def _on_notify(self, payload: str) -> None:
+        # "<revision>:<model id>:<epoch>", and a model id may itself contain ":".
         revision, _, rest = payload.partition(":")
-        _, _, committed = rest.partition(":")
+        _, _, committed = rest.rpartition(":")
         with contextlib.suppress(ValueError):
             self._pending[int(revision)] = float(committed)
         self.store.request_reload()

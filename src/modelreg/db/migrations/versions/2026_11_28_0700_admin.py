@@ -101,6 +101,10 @@ def upgrade() -> None:
             f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}"
             " FOR EACH ROW EXECUTE FUNCTION modelreg_append_only()"
         )
+        op.execute(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}"
+            " FOR EACH STATEMENT EXECUTE FUNCTION modelreg_append_only()"
+        )
     op.execute(
         """
         CREATE TABLE IF NOT EXISTS api_tokens (

@@ -1,0 +1,66 @@
+"""Every committed change is announced on the `modelreg_catalog` channel; nothing else is."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from modelreg.db.urls import libpq_conninfo
+from tests.lifecycle.helpers import ACTIVE, OTHER_ACTIVE, Catalog, problem
+
+CHANNEL = "modelreg_catalog"
+
+
+@pytest.fixture
+def listener(catalog: Catalog) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """A separate connection listening on the channel (autocommit: LISTEN takes effect now)."""
+    with psycopg.connect(libpq_conninfo(catalog.url), autocommit=True) as conn:
+        conn.execute(f"LISTEN {CHANNEL}")
+        yield conn
+
+
+def received(conn: psycopg.Connection[tuple[object, ...]], timeout: float) -> list[psycopg.Notify]:
+    return list(conn.notifies(timeout=timeout))
+
+
+def names(payload: str, revision: int, model_id: str) -> bool:
+    """The payload is `<revision>:<model id>` (anything after a further colon is extra)."""
+    return payload == f"{revision}:{model_id}" or payload.startswith(f"{revision}:{model_id}:")
+
+
+def test_refused_change_is_not_notified(
+    catalog: Catalog, listener: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    response = catalog.patch(ACTIVE, {"meta": {"contextLength": -1}})
+    problem(response, 422, "validation_error")
+
+    assert received(listener, timeout=1) == []
+
+
+def test_committed_change_is_notified_with_its_revision_and_model(
+    catalog: Catalog, listener: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    catalog.patch_ok(ACTIVE, {"meta": {"displayName": "renamed"}})
+
+    notes = list(listener.notifies(timeout=5, stop_after=1))
+
+    assert len(notes) == 1
+    assert notes[0].channel == CHANNEL
+    assert names(notes[0].payload, catalog.revision(), ACTIVE), notes[0].payload
+
+
+def test_each_committed_change_is_notified_once(
+    catalog: Catalog, listener: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    start = catalog.revision()
+    catalog.act_ok(ACTIVE, "archive")
+    catalog.act_ok(OTHER_ACTIVE, "mark_legacy")
+
+    notes = list(listener.notifies(timeout=5, stop_after=2))
+    notes += received(listener, timeout=0.3)
+
+    assert len(notes) == 2, [n.payload for n in notes]
+    assert names(notes[0].payload, start + 1, ACTIVE), notes[0].payload
+    assert names(notes[1].payload, start + 2, OTHER_ACTIVE), notes[1].payload
