@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 
 from modelreg.auth.dependencies import Editor, actor_for
+from modelreg.auth.roles import Principal
 from modelreg.catalog.admin import MODEL_RESPONSES, model_response
 from modelreg.catalog.schemas import ArchiveRequest, MarkLegacyRequest, Reason
 from modelreg.db.session import Session
@@ -20,6 +21,28 @@ router = APIRouter(
 IfMatch = Annotated[str | None, Header()]
 
 
+async def _act(
+    action: LifecycleAction,
+    model_id: str,
+    body: Reason,
+    principal: Principal,
+    db: Session,
+    request: Request,
+    if_match: str | None,
+    **details: Any,
+) -> ExactJSONResponse:
+    model = await service.transition(
+        db,
+        model_id,
+        action,
+        actor_for(principal, request),
+        reason=body.reason,
+        if_match=parse_if_match(if_match),
+        **details,
+    )
+    return model_response(model)
+
+
 @router.post("/mark-legacy", response_class=ExactJSONResponse, responses=MODEL_RESPONSES)
 async def mark_legacy(
     model_id: str,
@@ -30,18 +53,18 @@ async def mark_legacy(
     if_match: IfMatch = None,
 ) -> ExactJSONResponse:
     """active -> legacy, with an optional replacement, notice and sunset date."""
-    model = await service.transition(
-        db,
-        model_id,
+    return await _act(
         LifecycleAction.MARK_LEGACY,
-        actor_for(principal, request),
-        reason=body.reason,
-        if_match=parse_if_match(if_match),
+        model_id,
+        body,
+        principal,
+        db,
+        request,
+        if_match,
         replacement_model_id=body.replacement_model_id,
         deprecation_notice=body.deprecation_notice,
         sunset_date=body.sunset_date,
     )
-    return model_response(model)
 
 
 @router.post("/unmark-legacy", response_class=ExactJSONResponse, responses=MODEL_RESPONSES)
@@ -54,15 +77,9 @@ async def unmark_legacy(
     if_match: IfMatch = None,
 ) -> ExactJSONResponse:
     """legacy -> active; the legacy information is cleared."""
-    model = await service.transition(
-        db,
-        model_id,
-        LifecycleAction.UNMARK_LEGACY,
-        actor_for(principal, request),
-        reason=body.reason,
-        if_match=parse_if_match(if_match),
+    return await _act(
+        LifecycleAction.UNMARK_LEGACY, model_id, body, principal, db, request, if_match
     )
-    return model_response(model)
 
 
 @router.post("/archive", response_class=ExactJSONResponse, responses=MODEL_RESPONSES)
@@ -76,16 +93,16 @@ async def archive(
 ) -> ExactJSONResponse:
     """active | legacy -> archived (no longer served). Refused while other models name it as
     their replacement, unless force is true."""
-    model = await service.transition(
-        db,
-        model_id,
+    return await _act(
         LifecycleAction.ARCHIVE,
-        actor_for(principal, request),
-        reason=body.reason,
-        if_match=parse_if_match(if_match),
+        model_id,
+        body,
+        principal,
+        db,
+        request,
+        if_match,
         force=body.force,
     )
-    return model_response(model)
 
 
 @router.post("/unarchive", response_class=ExactJSONResponse, responses=MODEL_RESPONSES)
@@ -98,12 +115,4 @@ async def unarchive(
     if_match: IfMatch = None,
 ) -> ExactJSONResponse:
     """archived -> legacy (if it was) or active, with the availability it had before."""
-    model = await service.transition(
-        db,
-        model_id,
-        LifecycleAction.UNARCHIVE,
-        actor_for(principal, request),
-        reason=body.reason,
-        if_match=parse_if_match(if_match),
-    )
-    return model_response(model)
+    return await _act(LifecycleAction.UNARCHIVE, model_id, body, principal, db, request, if_match)
