@@ -10,8 +10,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
-import uuid
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,6 +33,9 @@ class Observe:
     def __init__(self, app: ASGIApp, *, log_requests: bool = True):
         self.app = app
         self.log_requests = log_requests
+        # Metric children by label values: `labels()` costs more than the increment itself.
+        self._counters: dict[tuple[str, str, int], Any] = {}
+        self._timers: dict[tuple[str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,7 +47,7 @@ class Observe:
             if name == REQUEST_ID:
                 given = value[:200]
                 break
-        request_id = given.decode("latin-1") if given else uuid.uuid4().hex
+        request_id = given.decode("latin-1") if given else os.urandom(16).hex()
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
         encoded = request_id.encode("latin-1")
@@ -65,8 +69,15 @@ class Observe:
                 matched = scope.get("route")
                 route = getattr(matched, "path", None) or "unmatched"
             method = scope["method"]
-            metrics.REQUESTS.labels(method, route, str(status)).inc()
-            metrics.LATENCY.labels(method, route).observe(elapsed)
+            counter = self._counters.get((method, route, status))
+            if counter is None:
+                counter = metrics.REQUESTS.labels(method, route, str(status))
+                self._counters[(method, route, status)] = counter
+            counter.inc()
+            timer = self._timers.get((method, route))
+            if timer is None:
+                timer = self._timers[(method, route)] = metrics.LATENCY.labels(method, route)
+            timer.observe(elapsed)
             if self.log_requests:
                 access_log.info(
                     "request",
