@@ -36,8 +36,11 @@ format: $(STAMP) ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
-bench: $(STAMP) ## Run the benchmarks in bench/ and print the results table
+bench: $(STAMP) ## Run the benchmarks in bench/, print their tables (JSON in .venv/bench/)
 	$(BIN)/python bench/migrate.py
+	timeout --kill-after=60 3600 $(BIN)/python bench/read_path.py --output $(VENV)/bench/read-path.json
+	timeout --kill-after=60 1800 $(BIN)/python bench/propagation.py --output $(VENV)/bench/propagation.json
+	timeout --kill-after=60 2400 $(BIN)/python bench/filtered.py --output $(VENV)/bench/filtered.json
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
