@@ -29,6 +29,7 @@ check: $(STAMP) ## Lint, format check, types and migration lint
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/mypy bench/*.py
 	$(BIN)/modelreg db sql > $(VENV)/migrations.sql
 	$(BIN)/squawk --config .squawk.toml $(VENV)/migrations.sql
 
