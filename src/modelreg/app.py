@@ -27,7 +27,7 @@ from modelreg.exceptions import install_problem_handlers
 from modelreg.lifecycle import admin as lifecycle_admin
 from modelreg.responses import ExactJSONResponse
 from modelreg.snapshot import metrics
-from modelreg.snapshot.http import FastPath, Observe
+from modelreg.snapshot.http import Edge
 from modelreg.snapshot.listener import CatalogListener
 from modelreg.snapshot.store import SnapshotStore
 
@@ -112,8 +112,10 @@ def create_app() -> FastAPI:
     app.include_router(catalog_admin.router)
     app.include_router(lifecycle_admin.router)
     app.include_router(audit_admin.router)
-    app.edge = Observe(
-        FastPath(app.handle, store, enabled=not settings.public_api_token_required),
+    app.edge = Edge(
+        app.handle,
+        store,
+        fast_path=not settings.public_api_token_required,
         log_requests=settings.log_requests,
     )
     return app

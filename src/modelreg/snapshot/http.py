@@ -1,10 +1,10 @@
-"""The HTTP edge of the read path.
+"""The HTTP edge of the read path, in front of the FastAPI application.
 
-- `Observe`: request id (X-Request-ID accepted or made, echoed back), metrics per route and
-  status, one JSON access log line per request.
-- `FastPath`: answers the two hottest requests (`GET /v1/models` without parameters and
-  `GET /v1/models/{id}`) straight from the snapshot's pre-rendered bytes, with ETag/304; every
-  other request goes on to the FastAPI app, which renders the same bytes from the same snapshot.
+Every request gets a request id (X-Request-ID accepted or made, echoed back), is counted and
+timed per route template and status, and is logged as one JSON line. The two hottest requests
+(`GET /v1/models` without parameters, or with parameters already rendered in this snapshot, and
+`GET /v1/models/{id}`) are answered right here from the snapshot's bytes, with ETag and 304;
+everything else goes on to FastAPI, which renders the same bytes from the same snapshot.
 """
 
 from __future__ import annotations
@@ -18,20 +18,31 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelreg.logs import request_id_var
 from modelreg.snapshot import metrics
-from modelreg.snapshot.catalog import Rendered
+from modelreg.snapshot.catalog import Rendered, Snapshot
 from modelreg.snapshot.store import SnapshotStore
 
 REQUEST_ID = b"x-request-id"
+IF_NONE_MATCH = b"if-none-match"
 LIST_ROUTE = "/v1/models"
 MODEL_ROUTE = "/v1/models/{model_id}"
 MODEL_PREFIX = "/v1/models/"
+JSON = (b"content-type", b"application/json")
 
 access_log = logging.getLogger("modelreg.access")
 
 
-class Observe:
-    def __init__(self, app: ASGIApp, *, log_requests: bool = True):
+class Edge:
+    def __init__(
+        self,
+        app: ASGIApp,
+        store: SnapshotStore,
+        *,
+        fast_path: bool = True,
+        log_requests: bool = True,
+    ):
         self.app = app
+        self.store = store
+        self.fast_path = fast_path
         self.log_requests = log_requests
         # Metric children by label values: `labels()` costs more than the increment itself.
         self._counters: dict[tuple[str, str, int], Any] = {}
@@ -43,14 +54,26 @@ class Observe:
             return
         started = time.perf_counter()
         given = b""
+        if_none_match = None
         for name, value in scope["headers"]:
             if name == REQUEST_ID:
                 given = value[:200]
-                break
-        request_id = given.decode("latin-1") if given else os.urandom(16).hex()
+            elif name == IF_NONE_MATCH:
+                if_none_match = value
+        encoded = given or os.urandom(16).hex().encode()
+        request_id = encoded.decode("latin-1")
         scope.setdefault("state", {})["request_id"] = request_id
+
+        snapshot = self.store.current
+        if self.fast_path and snapshot is not None and scope["method"] == "GET":
+            hit = _lookup(snapshot, scope["path"], scope["query_string"])
+            if hit is not None:
+                route, rendered = hit
+                status = await _respond(send, rendered, snapshot.etag, if_none_match, encoded)
+                self._observe("GET", route, status, started, scope["path"], request_id)
+                return
+
         token = request_id_var.set(request_id)
-        encoded = request_id.encode("latin-1")
         status = 500
 
         async def send_observed(message: Message) -> None:
@@ -63,82 +86,72 @@ class Observe:
         try:
             await self.app(scope, receive, send_observed)
         finally:
-            elapsed = time.perf_counter() - started
-            route = scope.get("modelreg.route")
-            if route is None:
-                matched = scope.get("route")
-                route = getattr(matched, "path", None) or "unmatched"
-            method = scope["method"]
-            counter = self._counters.get((method, route, status))
-            if counter is None:
-                counter = metrics.REQUESTS.labels(method, route, str(status))
-                self._counters[(method, route, status)] = counter
-            counter.inc()
-            timer = self._timers.get((method, route))
-            if timer is None:
-                timer = self._timers[(method, route)] = metrics.LATENCY.labels(method, route)
-            timer.observe(elapsed)
-            if self.log_requests:
-                access_log.info(
-                    "request",
-                    extra={
-                        "method": method,
-                        "path": scope["path"],
-                        "status": status,
-                        "duration_ms": round(elapsed * 1000, 3),
-                    },
-                )
+            matched = scope.get("route")
+            route = getattr(matched, "path", None) or "unmatched"
+            self._observe(scope["method"], route, status, started, scope["path"], request_id)
             request_id_var.reset(token)
 
-
-class FastPath:
-    def __init__(self, app: ASGIApp, store: SnapshotStore, *, enabled: bool = True):
-        self.app = app
-        self.store = store
-        self.enabled = enabled
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        snapshot = self.store.current
-        if (
-            self.enabled
-            and snapshot is not None
-            and scope["type"] == "http"
-            and scope["method"] == "GET"
-        ):
-            path: str = scope["path"]
-            query: bytes = scope["query_string"]
-            rendered: Rendered | None = None
-            if path == LIST_ROUTE:
-                if not query:
-                    rendered = snapshot.list_all
-                else:
-                    cached = snapshot.cached(query)
-                    rendered = Rendered(cached) if cached is not None else None
-                if rendered is not None:
-                    scope["modelreg.route"] = LIST_ROUTE
-            elif (
-                not query and path.startswith(MODEL_PREFIX) and "/" not in path[len(MODEL_PREFIX) :]
-            ):
-                rendered = snapshot.models.get(path[len(MODEL_PREFIX) :])
-                if rendered is not None:
-                    scope["modelreg.route"] = MODEL_ROUTE
-            if rendered is not None:
-                await _respond(scope, send, rendered, snapshot.etag)
-                return
-        await self.app(scope, receive, send)
+    def _observe(
+        self, method: str, route: str, status: int, started: float, path: str, request_id: str
+    ) -> None:
+        elapsed = time.perf_counter() - started
+        counter = self._counters.get((method, route, status))
+        if counter is None:
+            counter = metrics.REQUESTS.labels(method, route, str(status))
+            self._counters[(method, route, status)] = counter
+        counter.inc()
+        timer = self._timers.get((method, route))
+        if timer is None:
+            timer = self._timers[(method, route)] = metrics.LATENCY.labels(method, route)
+        timer.observe(elapsed)
+        if self.log_requests and access_log.isEnabledFor(logging.INFO):
+            access_log.info(
+                "request",
+                extra={
+                    "method": method,
+                    "path": path,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 3),
+                    "request_id": request_id,
+                },
+            )
 
 
-async def _respond(scope: Scope, send: Send, rendered: Rendered, etag: bytes) -> None:
-    for name, value in scope["headers"]:
-        if name == b"if-none-match" and etag in value:
-            await send({"type": "http.response.start", "status": 304, "headers": [(b"etag", etag)]})
-            await send({"type": "http.response.body", "body": b""})
-            return
+def _lookup(snapshot: Snapshot, path: str, query: bytes) -> tuple[str, Rendered] | None:
+    if path == LIST_ROUTE:
+        if not query:
+            return LIST_ROUTE, snapshot.list_all
+        cached = snapshot.cached(query)
+        return (LIST_ROUTE, Rendered(cached)) if cached is not None else None
+    if query or not path.startswith(MODEL_PREFIX):
+        return None
+    model_id = path[len(MODEL_PREFIX) :]
+    if "/" in model_id:
+        return None
+    rendered = snapshot.models.get(model_id)
+    return (MODEL_ROUTE, rendered) if rendered is not None else None
+
+
+async def _respond(
+    send: Send, rendered: Rendered, etag: bytes, if_none_match: bytes | None, request_id: bytes
+) -> int:
+    if if_none_match is not None and (etag in if_none_match or if_none_match.strip() == b"*"):
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 304,
+                "headers": [(b"etag", etag), (REQUEST_ID, request_id)],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
+        return 304
     headers = [
-        (b"content-type", b"application/json"),
+        JSON,
         (b"content-length", str(len(rendered.body)).encode()),
         (b"etag", etag),
+        (REQUEST_ID, request_id),
         *rendered.headers,
     ]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": rendered.body})
+    return 200
