@@ -42,6 +42,7 @@ from psycopg import sql
 from psycopg.rows import TupleRow
 from sqlalchemy.engine import URL
 
+from harness import Summary, ratio, rounded
 from modelreg.config import get_settings
 from modelreg.db import embedded, jsonb, migrate
 from modelreg.db.legacy_sync import LEGACY_META_KEYS
@@ -87,52 +88,6 @@ def log(message: str) -> None:
 
 # --------------------------------------------------------------------------------------------
 # Statistics
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-th percentile (0..100), linear between closest ranks; None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
-@dataclass(frozen=True)
-class Summary:
-    count: int
-    p50_ms: float | None
-    p99_ms: float | None
-    max_ms: float | None
-
-    @classmethod
-    def of(cls, values_ms: Sequence[float]) -> Summary:
-        return cls(
-            count=len(values_ms),
-            p50_ms=percentile(values_ms, 50),
-            p99_ms=percentile(values_ms, 99),
-            max_ms=max(values_ms) if values_ms else None,
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "count": self.count,
-            "p50_ms": _round(self.p50_ms),
-            "p99_ms": _round(self.p99_ms),
-            "max_ms": _round(self.max_ms),
-        }
-
-
-def _round(value: float | None, digits: int = 3) -> float | None:
-    return None if value is None else round(value, digits)
-
-
-def ratio(value: float | None, reference: float | None) -> float | None:
-    if value is None or reference is None or reference <= 0:
-        return None
-    return value / reference
 
 
 # --------------------------------------------------------------------------------------------
@@ -776,7 +731,7 @@ class Results:
     table_mb_before: float = 0.0
     table_mb_after: float = 0.0
     final_rows: int = 0
-    select1: Summary = Summary(0, None, None, None)
+    select1: Summary = field(default_factory=lambda: Summary.of([]))
     revisions: list[RevisionRun] = field(default_factory=list)
     backfill_batches_ms: list[float] = field(default_factory=list)
     backfill_scanned: int = 0
@@ -1038,7 +993,7 @@ class Figures:
                         "longest_access_exclusive": _sighting_dict(self.longest_hold[rev]),
                         "longest_access_exclusive_wait": _sighting_dict(self.longest_wait[rev]),
                         "writer": self.writer_by_phase[rev].as_dict(),
-                        "writer_p99_ratio": _round(
+                        "writer_p99_ratio": rounded(
                             ratio(self.writer_by_phase[rev].p99_ms, self.writer_baseline.p99_ms)
                         ),
                         "writer_errors": self.errors_by_phase[rev],
@@ -1054,7 +1009,7 @@ class Figures:
             },
             "writer": {
                 **self.writer_all.as_dict(),
-                "p99_ratio_to_baseline": _round(
+                "p99_ratio_to_baseline": rounded(
                     ratio(self.writer_all.p99_ms, self.writer_baseline.p99_ms)
                 ),
                 "by_phase": {p: s.as_dict() for p, s in self.writer_by_phase.items()},
