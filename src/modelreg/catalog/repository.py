@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Connection,
     Select,
     Text,
     and_,
@@ -18,7 +17,7 @@ from sqlalchemy import (
     text,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelreg.catalog.models import CatalogState, Model
@@ -32,14 +31,6 @@ CREDITS: ColumnElement[Any] = literal_column("((meta->>'creditsPer1kTokens')::nu
 CAPABILITIES: ColumnElement[Any] = literal_column("(meta->'capabilities')")
 MODE: ColumnElement[str] = literal_column("(meta->>'tierRestrictionMode')")
 ALLOWED_TIERS: ColumnElement[Any] = literal_column("(meta->'allowedTiers')")
-
-
-def insert_missing(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert the rows whose id is not in the table yet; return how many were inserted."""
-    if not rows:
-        return 0
-    statement = insert(Model).values(list(rows)).on_conflict_do_nothing(index_elements=["id"])
-    return conn.execute(statement.returning(Model.id)).rowcount
 
 
 async def get(session: AsyncSession, model_id: str) -> Model | None:
@@ -60,13 +51,6 @@ async def get_for_update(session: AsyncSession, model_id: str) -> Model | None:
 async def add(session: AsyncSession, model: Model) -> None:
     session.add(model)
     await session.flush()
-
-
-async def get_many(session: AsyncSession, ids: Sequence[str]) -> dict[str, Model]:
-    if not ids:
-        return {}
-    result = await session.execute(select(Model).where(Model.id.in_(list(ids))))
-    return {m.id: m for m in result.scalars()}
 
 
 async def replacement_graph(session: AsyncSession) -> dict[str, str]:
