@@ -19,6 +19,8 @@ from modelreg.catalog.query import (
     SortKey,
     SortOrder,
     access_view,
+    check_states,
+    check_tier,
     legacy_headers,
 )
 from modelreg.catalog.reader import CatalogReader, CatalogView
@@ -42,20 +44,7 @@ View = Annotated[CatalogView, Depends(current_view)]
 
 
 def _check_tier(tier: str) -> str:
-    if tier not in get_settings().tiers:
-        raise ValidationFailed(
-            [{"path": "tier", "message": f"unknown tier; known: {', '.join(get_settings().tiers)}"}]
-        )
-    return tier
-
-
-def _check_states(states: list[str]) -> tuple[str, ...]:
-    bad = [s for s in states if s not in ("active", "legacy", "archived")]
-    if bad:
-        raise ValidationFailed(
-            [{"path": "state", "message": f"unknown state {bad}; use active, legacy, archived"}]
-        )
-    return tuple(states)
+    return check_tier(tier, get_settings().tiers)
 
 
 @router.get("/models", response_class=ExactJSONResponse, summary="List models (OpenAI-compatible)")
@@ -93,7 +82,7 @@ async def list_models(
         capability_match=capability_match,
         tier=_check_tier(tier) if tier is not None else None,
         max_credits_per_1k=max_credits_per_1k,
-        states=_check_states(state),
+        states=check_states(state),
         include_legacy=include_legacy,
         include_archived=include_archived,
         include_unavailable=include_unavailable,

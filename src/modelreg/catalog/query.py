@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -224,12 +224,39 @@ def _sort_value(model: PublicModel, key: SortKey) -> Any:
             return model.created
 
 
-def encode_cursor(model: PublicModel, key: SortKey) -> str:
-    raw = json.dumps([str(_sort_value(model, key)), model.id]).encode()
+STATES = ("active", "legacy", "archived")
+# Keyset values beyond what PostgreSQL's bigint and our numbers can hold are not cursors of ours.
+MAX_CURSOR_NUMBER = 2**63 - 1
+
+
+def check_tier(tier: str, tiers: Sequence[str]) -> str:
+    if tier not in tiers:
+        raise ValidationFailed(
+            [{"path": "tier", "message": f"unknown tier; known: {', '.join(tiers)}"}]
+        )
+    return tier
+
+
+def check_states(states: Sequence[str]) -> tuple[str, ...]:
+    bad = [s for s in states if s not in STATES]
+    if bad:
+        raise ValidationFailed(
+            [{"path": "state", "message": f"unknown state {bad}; use {', '.join(STATES)}"}]
+        )
+    return tuple(states)
+
+
+def pack_cursor(value: Any, model_id: str) -> str:
+    """An opaque `after` cursor: the sort value and the id of the last item of a page."""
+    raw = json.dumps([None if value is None else str(value), model_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, key: SortKey) -> tuple[Any, str]:
+def unpack_cursor(
+    cursor: str, key: SortKey, *, created: Callable[[str], Any] = int
+) -> tuple[Any, str]:
+    """(sort value, id) of a cursor made by pack_cursor for the same sort; `created` parses
+    the creation time (an epoch for the public list, a timestamp for the admin one)."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value, model_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -238,11 +265,16 @@ def decode_cursor(cursor: str, key: SortKey) -> tuple[Any, str]:
                 return "", str(model_id)
             case SortKey.CREDITS:
                 number = Decimal(value)
-                if not number.is_finite():
-                    raise ValueError("not a finite number")
+                if not number.is_finite() or abs(number) > MAX_CURSOR_NUMBER:
+                    raise ValueError("out of range")
                 return number, str(model_id)
-            case SortKey.CONTEXT_LENGTH | SortKey.CREATED:
-                return int(value), str(model_id)
+            case SortKey.CONTEXT_LENGTH:
+                integer = int(value)
+                if abs(integer) > MAX_CURSOR_NUMBER:
+                    raise ValueError("out of range")
+                return integer, str(model_id)
+            case SortKey.CREATED:
+                return created(value), str(model_id)
     except (ValueError, TypeError, InvalidOperation, binascii.Error, UnicodeDecodeError):
         pass
     raise ValidationFailed(
@@ -297,7 +329,7 @@ def select_models(
             key=lambda item: (_sort_value(item[0], params.sort), item[0].id), reverse=reverse
         )
     if params.after is not None:
-        cursor = decode_cursor(params.after, params.sort)
+        cursor = unpack_cursor(params.after, params.sort)
         chosen = [
             item
             for item in chosen
@@ -310,7 +342,9 @@ def select_models(
     if params.limit is None or len(chosen) <= params.limit:
         return Page(items=chosen, has_more=False, next_after=None)
     page = chosen[: params.limit]
-    return Page(items=page, has_more=True, next_after=encode_cursor(page[-1][0], params.sort))
+    last = page[-1][0]
+    next_after = pack_cursor(_sort_value(last, params.sort), last.id)
+    return Page(items=page, has_more=True, next_after=next_after)
 
 
 def render(

@@ -75,25 +75,7 @@ async def create_model(session: AsyncSession, data: ModelCreate, actor: Actor) -
         raise ModelExists(data.id)
     meta = data.meta.to_storage()
     await lifecycle_rules.check_legacy_info(session, data.id, meta)
-    model = Model(
-        id=data.id,
-        name=data.name,
-        provider=data.provider,
-        is_available=data.is_available,
-        is_legacy=False,
-        is_archived=False,
-        meta=meta,
-        version=1,
-    )
-    try:
-        async with session.begin_nested():
-            await repository.add(session, model)
-    except IntegrityError:
-        raise ModelExists(data.id) from None
-    await audit.record_model_change(
-        session, actor=actor, action="create", model=model, before=None, reason=data.reason
-    )
-    return model
+    return await _insert(session, data, meta, actor, is_legacy=False, action="create")
 
 
 async def import_model(
@@ -113,6 +95,19 @@ async def import_model(
     replacement = meta.get("legacyReplacementModelId")
     if replacement is not None:
         await lifecycle_rules.check_replacement(session, data.id, str(replacement))
+    return await _insert(session, data, meta, actor, is_legacy=is_legacy, action=action)
+
+
+async def _insert(
+    session: AsyncSession,
+    data: ModelCreate,
+    meta: dict[str, Any],
+    actor: Actor,
+    *,
+    is_legacy: bool,
+    action: str,
+) -> Model:
+    """Insert version 1 of a model and record it; a concurrent insert of the same id is 409."""
     model = Model(
         id=data.id,
         name=data.name,
@@ -123,7 +118,11 @@ async def import_model(
         meta=meta,
         version=1,
     )
-    await repository.add(session, model)
+    try:
+        async with session.begin_nested():
+            await repository.add(session, model)
+    except IntegrityError:
+        raise ModelExists(data.id) from None
     await audit.record_model_change(
         session, actor=actor, action=action, model=model, before=None, reason=data.reason
     )
