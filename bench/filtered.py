@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.metadata
 import json
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -451,12 +449,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     harness.stop_on_sigterm()
-    env: dict[str, Any] = {
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "modelreg": importlib.metadata.version("modelreg"),
-    }
+    env = harness.environment()
     admin, kind = harness.server_url(args.database_url)
     env["database"] = kind
     env["load_before"] = harness.load_average()

@@ -10,7 +10,9 @@ from __future__ import annotations
 import atexit
 import contextlib
 import http.client
+import importlib.metadata
 import os
+import platform
 import re
 import shutil
 import signal
@@ -50,6 +52,18 @@ def stop_on_sigterm() -> None:
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, handler)
+
+
+def environment(**extra: Any) -> dict[str, Any]:
+    """What a result was measured on: machine, Python, modelreg and uvicorn versions."""
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "uvicorn": importlib.metadata.version("uvicorn"),
+        "modelreg": importlib.metadata.version("modelreg"),
+        **extra,
+    }
 
 
 def load_average() -> str:

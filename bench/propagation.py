@@ -17,10 +17,8 @@ See bench/README.md for what the figures mean.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import json
 import os
-import platform
 import queue
 import random
 import sys
@@ -481,13 +479,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     harness.stop_on_sigterm()
-    env: dict[str, Any] = {
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "uvicorn": importlib.metadata.version("uvicorn"),
-        "modelreg": importlib.metadata.version("modelreg"),
-    }
+    env = harness.environment()
     admin, kind = harness.server_url(args.database_url)
     env["database"] = kind
     env["load_before"] = harness.load_average()

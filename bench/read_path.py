@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import argparse
 import base64
-import importlib.metadata
 import json
 import os
-import platform
 import secrets
 import sys
 import tempfile
@@ -832,16 +830,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def environment(litellm: Litellm) -> dict[str, Any]:
-    return {
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "uvicorn": importlib.metadata.version("uvicorn"),
-        "modelreg": importlib.metadata.version("modelreg"),
-        "wrk": harness.wrk_version(),
-        "litellm": litellm.version,
-        "litellm_unavailable": litellm.reason,
-    }
+    return harness.environment(
+        wrk=harness.wrk_version(), litellm=litellm.version, litellm_unavailable=litellm.reason
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -57,14 +57,6 @@ async def read_catalog(conn: AsyncConnection) -> tuple[int, list[ModelRow]]:
     return int(revision), cast(list[ModelRow], rows)
 
 
-async def load_rows(engine: AsyncEngine) -> tuple[int, list[ModelRow]]:
-    """The revision and every model row from one REPEATABLE READ snapshot, so they agree."""
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="REPEATABLE READ")
-        async with conn.begin():
-            return await read_catalog(conn)
-
-
 def build_view(revision: int, rows: list[ModelRow]) -> CatalogView:
     return CatalogView.of(revision, [public_model(row) for row in rows])
 
