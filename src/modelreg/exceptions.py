@@ -7,6 +7,7 @@
     ├── catalog/exceptions.py
     │   ├── ModelExists                        409 model_exists
     │   ├── ModelArchived                      410 model_archived
+    │   ├── ChainEndsUnserved                  410 model_archived (resolve)
     │   ├── VersionConflict                    412 version_conflict
     │   └── DatabaseUnavailable                503 database_unavailable
     ├── lifecycle/exceptions.py

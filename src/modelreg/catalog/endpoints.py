@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from modelreg.access.rules import UnknownTier
 from modelreg.auth.dependencies import public_access
-from modelreg.catalog.exceptions import ModelArchived, ModelNotFound
+from modelreg.catalog.exceptions import ChainEndsUnserved, ModelArchived, ModelNotFound
 from modelreg.catalog.query import (
     MAX_LIMIT,
     CapabilityMatch,
@@ -223,7 +223,7 @@ async def resolve_model(model_id: str, view: View) -> ExactJSONResponse:
         chain.append(nxt.id)
         current = nxt
     if current.state == "archived" or not current.available:
-        raise ModelArchived(current.id, None).with_chain(chain)
+        raise ChainEndsUnserved(chain)
     return ExactJSONResponse(
         {"requested": model_id, "resolved": current.id, "chain": chain, "model": current.body}
     )

@@ -30,10 +30,19 @@ class ModelArchived(ModelRegError):
             replacement_model_id=replacement,
         )
 
-    def with_chain(self, chain: list[str]) -> ModelArchived:
-        self.message = f"no servable model at the end of {' -> '.join(chain)}"
-        self.extra["chain"] = chain
-        return self
+
+class ChainEndsUnserved(ModelRegError):
+    """Following replacements ended at a model that is archived or paused."""
+
+    status_code = 410
+    code = "model_archived"
+
+    def __init__(self, chain: list[str]):
+        super().__init__(
+            f"no servable model at the end of {' -> '.join(chain)}",
+            model_id=chain[-1],
+            chain=chain,
+        )
 
 
 class ModelIsArchived(ModelRegError):
