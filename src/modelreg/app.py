@@ -43,6 +43,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
     store: SnapshotStore = app.state.snapshot
     store.engine = engine
+    metrics.time_gc_pauses()
     await store.reload()
     listener = CatalogListener(store, libpq_conninfo(url))
     app.state.listener = listener

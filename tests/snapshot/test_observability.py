@@ -3,6 +3,7 @@ route template and of the snapshot, and one JSON access-log line per request."""
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import re
@@ -17,6 +18,7 @@ from prometheus_client.samples import Sample
 
 from modelreg.db.urls import libpq_conninfo
 from modelreg.logs import JsonFormatter
+from modelreg.snapshot.metrics import RequestStats
 from tests.snapshot.conftest import Reader, Seeded
 from tests.snapshot.helpers import (
     ACTIVE,
@@ -122,6 +124,64 @@ def test_requests_are_counted_under_their_route_template_not_the_raw_path(
     assert metric(client, "modelreg_http_requests_total", **labels) == before + 1
     routes = {s.labels.get("route") for s in samples(client) if s.name.startswith("modelreg_http")}
     assert not {r for r in routes if r and ("gpt-4o" in r or "no-such-model" in r)}, routes
+
+
+@pytest.mark.parametrize("target", [Target(f"/v1/models/{LEGACY}", fast=True)], ids=str)
+def test_request_latency_histogram_counts_each_request_in_cumulative_buckets(
+    reader: Reader, target: Target
+) -> None:
+    client = reader.client
+    labels = {"method": "GET", "route": MODEL_ROUTE, "status": "200"}
+    name = "modelreg_http_request_duration_seconds"
+    before = metric(client, f"{name}_count", **labels)
+
+    assert client.get(target.url()).status_code == 200
+
+    assert metric(client, f"{name}_count", **labels) == before + 1
+    buckets = [
+        (float(s.labels["le"]), s.value)
+        for s in samples(client)
+        if s.name == f"{name}_bucket" and all(s.labels.get(k) == v for k, v in labels.items())
+    ]
+    counts = [count for _, count in sorted(buckets)]
+    assert counts == sorted(counts), buckets  # cumulative
+    assert counts[-1] == metric(client, f"{name}_count", **labels)
+    assert metric(client, f"{name}_sum", **labels) > 0
+
+
+def test_request_stats_put_each_duration_in_the_first_bucket_that_holds_it() -> None:
+    stats = RequestStats(buckets=(0.001, 0.01, 0.1))
+    for seconds in (0.0005, 0.001, 0.002, 0.5):
+        stats.observe("GET", "/r", 200, seconds)
+    stats.observe("GET", "/r", 404, 0.05)
+
+    families = {family.name: family for family in stats.collect()}
+    found = {
+        (s.name, s.labels.get("status"), s.labels.get("le")): s.value
+        for family in families.values()
+        for s in family.samples
+    }
+    assert found[("modelreg_http_requests_total", "200", None)] == 4
+    assert found[("modelreg_http_requests_total", "404", None)] == 1
+    cumulative = {
+        le: found[("modelreg_http_request_duration_seconds_bucket", "200", le)]
+        for le in ("0.001", "0.01", "0.1", "+Inf")
+    }
+    assert cumulative == {"0.001": 2, "0.01": 3, "0.1": 3, "+Inf": 4}
+    assert found[("modelreg_http_request_duration_seconds_sum", "200", None)] == pytest.approx(
+        0.5035
+    )
+    assert found[("modelreg_http_request_duration_seconds_count", "404", None)] == 1
+
+
+def test_garbage_collection_pauses_are_timed(reader: Reader) -> None:
+    name = "modelreg_gc_pause_seconds_count"
+    before = metric(reader.client, name, generation="2")
+
+    gc.collect()
+
+    assert metric(reader.client, name, generation="2") >= before + 1
+    assert metric(reader.client, "modelreg_heap_frozen_objects") > 0
 
 
 def test_snapshot_revision_gauge_is_the_revision_served(

@@ -74,7 +74,7 @@ async def list_models(
     key = request.scope["query_string"]
     cached = snapshot.cached(key) if snapshot is not None and snapshot.view is view else None
     if cached is not None:
-        return RawJSONResponse(cached, headers={"ETag": etag})
+        return RawJSONResponse(cached.body, headers={"ETag": etag})
     settings = get_settings()
     params = ListParams(
         provider=provider,

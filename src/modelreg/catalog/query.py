@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from email.utils import format_datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Protocol
 
 from modelreg.access.rules import AccessDecision, decide
@@ -63,13 +64,20 @@ class PublicModel:
     body: dict[str, Any] = field(compare=False)
 
     def access(self, tier: str, tiers: Sequence[str]) -> AccessDecision:
-        return decide(
-            tier,
-            required_tier=self.required_tier,
-            mode=self.tier_restriction_mode,
-            allowed_tiers=self.allowed_tiers,
-            tiers=tiers,
+        return _decide(
+            tier, self.required_tier, self.tier_restriction_mode, self.allowed_tiers, tuple(tiers)
         )
+
+
+@lru_cache(maxsize=4096)
+def _decide(
+    tier: str, required_tier: str, mode: str, allowed_tiers: tuple[str, ...], tiers: tuple[str, ...]
+) -> AccessDecision:
+    """`decide`, remembered: a catalog has few distinct rules, and a filtered list of 100,000
+    models asks each of them once instead of once per model (the decision is immutable)."""
+    return decide(
+        tier, required_tier=required_tier, mode=mode, allowed_tiers=allowed_tiers, tiers=tiers
+    )
 
 
 def _decimal(value: Any) -> Decimal:
@@ -290,20 +298,29 @@ def select_models(
     margin: Decimal,
 ) -> Page:
     """Filter, sort and page `models` (which must be sorted by id)."""
+    # Every test below reads locals: this loop runs once per model of the catalog.
     wanted_states = params.wanted_states()
     needle = params.q.casefold() if params.q else None
     wanted_caps = frozenset(params.capabilities)
+    match_all = params.capability_match is CapabilityMatch.ALL
+    include_unavailable = params.include_unavailable
+    provider = params.provider
+    tier = params.tier
+    tier_list = tuple(tiers)
+    max_credits = params.max_credits_per_1k
     chosen: list[tuple[PublicModel, CreditRates | None, AccessDecision | None]] = []
+    append = chosen.append
     for model in models:
-        if model.state not in wanted_states:
+        state = model.state
+        if state not in wanted_states:
             continue
         # Archiving makes a model unavailable; asking for archived models means wanting them.
-        if not params.include_unavailable and not model.available and model.state != "archived":
+        if not include_unavailable and not model.available and state != "archived":
             continue
-        if params.provider is not None and model.provider != params.provider:
+        if provider is not None and model.provider != provider:
             continue
         if wanted_caps:
-            if params.capability_match is CapabilityMatch.ALL:
+            if match_all:
                 if not wanted_caps <= model.capabilities:
                     continue
             elif not wanted_caps & model.capabilities:
@@ -312,16 +329,14 @@ def select_models(
             continue
         tier_rates: CreditRates | None = None
         decision: AccessDecision | None = None
-        if params.tier is not None:
-            decision = model.access(params.tier, tiers)
+        if tier is not None:
+            decision = model.access(tier, tier_list)
             if not decision.allowed:
                 continue
             tier_rates = apply_margin(model.rates, margin) if margin else model.rates
-        if params.max_credits_per_1k is not None:
-            cost = (tier_rates or model.rates).blended_per_1k
-            if cost > params.max_credits_per_1k:
-                continue
-        chosen.append((model, tier_rates, decision))
+        if max_credits is not None and (tier_rates or model.rates).blended_per_1k > max_credits:
+            continue
+        append((model, tier_rates, decision))
 
     reverse = params.order is SortOrder.DESC
     if params.sort is not SortKey.ID or reverse:

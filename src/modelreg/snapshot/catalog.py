@@ -25,10 +25,22 @@ from modelreg.db import jsonb
 Headers = tuple[tuple[bytes, bytes], ...]
 
 
+JSON_TYPE = (b"content-type", b"application/json")
+
+
 @dataclass(frozen=True)
 class Rendered:
+    """A response body and its own headers (legacy models: Deprecation, Sunset, Link)."""
+
     body: bytes
     headers: Headers = ()
+    # Every header that depends on these bytes alone, content type and length first, ready to
+    # send: the fast path adds only the ETag and the request id.
+    head: Headers = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        length = (b"content-length", str(len(self.body)).encode())
+        object.__setattr__(self, "head", (JSON_TYPE, length, *self.headers))
 
 
 @dataclass(frozen=True)
@@ -78,18 +90,18 @@ class Snapshot:
     list_all: Rendered
     models: dict[str, Rendered]
     # Filtered lists by query string, rendered on first use (bounded; dropped with the snapshot).
-    responses: dict[bytes, bytes] = field(default_factory=dict, compare=False)
+    responses: dict[bytes, Rendered] = field(default_factory=dict, compare=False)
 
     @property
     def revision(self) -> int:
         return self.view.revision
 
-    def cached(self, key: bytes) -> bytes | None:
+    def cached(self, key: bytes) -> Rendered | None:
         return self.responses.get(key)
 
     def remember(self, key: bytes, body: bytes) -> None:
         if len(self.responses) < RESPONSE_CACHE_SIZE:
-            self.responses[key] = body
+            self.responses[key] = Rendered(body)
 
 
 def list_body(

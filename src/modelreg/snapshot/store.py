@@ -22,6 +22,7 @@ from modelreg.catalog.reader import CatalogView, Delta, build_view, load_delta, 
 from modelreg.config import Settings
 from modelreg.snapshot import metrics
 from modelreg.snapshot.catalog import ChangeLog, Snapshot, TokenEntry, build_snapshot
+from modelreg.snapshot.heap import HeapKeeper
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,10 @@ class SnapshotStore:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     # Called after every swap (the listener records notification lag there).
     after_reload: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    heap: HeapKeeper = field(default_factory=HeapKeeper, repr=False)
+
+    def __post_init__(self) -> None:
+        self.heap.enabled = self.settings.snapshot.freeze_heap
 
     @property
     def revision(self) -> int | None:
@@ -96,6 +101,7 @@ class SnapshotStore:
                 metrics.observe_reload(time.perf_counter() - started, snapshot.revision)
                 for hook in self.after_reload:
                     hook()
+                self.heap.settle()
             return snapshot
 
     def _apply(self, previous: Snapshot, delta: Delta, keep: int) -> Snapshot:

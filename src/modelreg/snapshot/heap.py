@@ -1,0 +1,52 @@
+"""Keeping the long-lived heap out of the garbage collector's way.
+
+A serving process holds a large, long-lived heap (the application, its libraries and the
+catalog snapshot: about 120,000 objects with 20 models, far more with thousands) and creates
+short-lived objects with every request. CPython's cyclic collector walks the whole heap on every
+full collection, and a steady request load triggers one every second or so: a pause of tens of
+milliseconds in which no request is answered, which shows up as the p99 at high concurrency.
+
+After each snapshot swap, `HeapKeeper.settle()` collects what is garbage and moves everything
+still alive to the collector's permanent generation (`gc.freeze()`), which full collections do
+not walk. Objects there are still freed by reference counting when the last reference goes (an
+old snapshot's models are), so the only cost is a reference cycle that becomes garbage after
+being frozen: it stays until the next sweep. A sweep (unfreeze, collect, freeze) runs whenever
+the frozen heap has grown by `SWEEP_GROWTH` since the last one, which bounds that waste to a
+fraction of the live heap.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass
+
+from modelreg.snapshot import metrics
+
+SWEEP_GROWTH = 1.5  # sweep the frozen heap when it has grown by half since the last sweep
+
+
+@dataclass
+class HeapKeeper:
+    enabled: bool = True
+    swept_at: int = 0  # gc.get_freeze_count() after the last sweep
+    settles: int = 0
+    sweeps: int = 0
+
+    def settle(self) -> None:
+        """Collect the garbage of the last build and freeze what survives (sweeping the frozen
+        heap first when it has grown too much)."""
+        if not self.enabled:
+            return
+        started = time.perf_counter()
+        gc.collect()  # walks what is not frozen yet: the new build and recent requests
+        gc.freeze()
+        if self.swept_at == 0 or gc.get_freeze_count() > self.swept_at * SWEEP_GROWTH:
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
+            self.swept_at = gc.get_freeze_count()
+            self.sweeps += 1
+        self.settles += 1
+        metrics.HEAP_SETTLE_SECONDS.observe(time.perf_counter() - started)
+        metrics.HEAP_FROZEN_OBJECTS.set(gc.get_freeze_count())
