@@ -95,3 +95,36 @@ def test_disabled_keeper_freezes_nothing() -> None:
     gc.unfreeze()
     HeapKeeper(enabled=False).settle()
     assert gc.get_freeze_count() == 0
+
+
+def test_paused_turns_the_collector_off_until_the_last_pause_ends() -> None:
+    first, second = HeapKeeper(), HeapKeeper()
+    assert gc.isenabled()
+
+    with first.paused():
+        assert not gc.isenabled()
+        with second.paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled(), "the outer pause is still on"
+    assert gc.isenabled()
+
+
+def test_paused_leaves_a_collector_that_was_off_off() -> None:
+    gc.disable()
+    try:
+        with HeapKeeper().paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_paused_ends_when_the_build_fails() -> None:
+    with pytest.raises(RuntimeError), HeapKeeper().paused():
+        raise RuntimeError("the build failed")
+    assert gc.isenabled()
+
+
+def test_disabled_keeper_does_not_pause_the_collector() -> None:
+    with HeapKeeper(enabled=False).paused():
+        assert gc.isenabled()

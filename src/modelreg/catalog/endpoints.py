@@ -93,8 +93,9 @@ async def list_models(
         after=after,
     )
     margin = settings.tier_margin(tier) if tier is not None else Decimal(0)
-    body = list_body(view, params, settings.tiers, margin)
-    if snapshot is not None and snapshot.view is view:
+    current = snapshot is not None and snapshot.view is view
+    body = list_body(view, params, settings.tiers, margin, snapshot.models if current else None)
+    if current:
         snapshot.remember(key, body)
     return RawJSONResponse(body, headers={"ETag": etag})
 

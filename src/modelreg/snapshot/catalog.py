@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import bisect
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from modelreg.access.rules import AccessDecision
 from modelreg.catalog.query import (
     ListParams,
     PublicModel,
+    access_view,
     legacy_headers,
     render,
     select_models,
 )
 from modelreg.catalog.reader import CatalogView
 from modelreg.db import jsonb
+from modelreg.pricing.credits import CreditRates
 
 Headers = tuple[tuple[bytes, bytes], ...]
 
@@ -105,18 +108,79 @@ class Snapshot:
 
 
 def list_body(
-    view: CatalogView, params: ListParams, tiers: Sequence[str], margin: Decimal
+    view: CatalogView,
+    params: ListParams,
+    tiers: Sequence[str],
+    margin: Decimal,
+    rendered: Mapping[str, Rendered] | None = None,
 ) -> bytes:
+    """The JSON of a filtered list. With `rendered` (the snapshot's bytes of every served
+    model), items are spliced from those bytes instead of being serialised again: the same
+    text as `jsonb.dumps` of the list, at a fraction of the cost for thousands of items."""
     page = select_models(view.models, params, tiers=tiers, margin=margin)
-    return jsonb.dumps(
-        {
-            "object": "list",
-            "data": [render(m, params.tier, rates, decision) for m, rates, decision in page.items],
-            "has_more": page.has_more,
-            "next_after": page.next_after,
-            "revision": view.revision,
-        }
+    tail = jsonb.dumps(
+        {"has_more": page.has_more, "next_after": page.next_after, "revision": view.revision}
     ).encode()
+    if rendered is None:
+        data = [render(m, params.tier, rates, decision) for m, rates, decision in page.items]
+        return jsonb.dumps({"object": "list", "data": data}).encode()[:-1] + b", " + tail[1:]
+    splice = _Splicer(params.tier, rendered)
+    items = [splice(model, rates, decision) for model, rates, decision in page.items]
+    return b'{"object": "list", "data": [' + b", ".join(items) + b"], " + tail[1:]
+
+
+# A model's JSON (see catalog.query.public_model) has "credits" between "pricing" and
+# "tier_access". Inside a JSON string every quote is escaped, so these separators with their
+# bare quotes occur only as the model's own keys.
+_CREDITS_KEY = b', "credits": '
+_AFTER_CREDITS = b', "tier_access": '
+_CREDITS = (
+    b'{"per_1k_tokens": %s, "input_per_1k_tokens": %s, "output_per_1k_tokens": %s, "tier": %s}'
+)
+
+
+class _Splicer:
+    """One list item as bytes: the model's rendered bytes, with the tier's credits and the
+    access decision spliced in when the list is for a tier (what `render` builds as a dict)."""
+
+    def __init__(self, tier: str | None, rendered: Mapping[str, Rendered]) -> None:
+        self.tier = jsonb.dumps(tier).encode() if tier is not None else None
+        self.rendered = rendered
+        self.access: dict[int, tuple[AccessDecision, bytes]] = {}
+
+    def __call__(
+        self, model: PublicModel, rates: CreditRates | None, decision: AccessDecision | None
+    ) -> bytes:
+        cached = self.rendered.get(model.id)
+        body = cached.body if cached is not None else jsonb.dumps(model.body).encode()
+        if self.tier is None or rates is None or decision is None:
+            return body
+        start = body.index(_CREDITS_KEY) + len(_CREDITS_KEY)
+        end = body.index(_AFTER_CREDITS, start)
+        credits = _CREDITS % (
+            _number(rates.blended_per_1k),
+            _number(rates.input_per_1k),
+            _number(rates.output_per_1k),
+            self.tier,
+        )
+        return b"".join(
+            (body[:start], credits, body[end:-1], b', "access": ', self._access(decision), b"}")
+        )
+
+    def _access(self, decision: AccessDecision) -> bytes:
+        # Decisions are shared between models with the same rule: render each once per list.
+        known = self.access.get(id(decision))
+        if known is None or known[0] is not decision:
+            known = (decision, jsonb.dumps(access_view(decision)).encode())
+            self.access[id(decision)] = known
+        return known[1]
+
+
+def _number(value: Decimal) -> bytes:
+    """A Decimal as jsonb.dumps writes it."""
+    if not value.is_finite():
+        raise ValueError(f"{value} is not a JSON number")
+    return f"{value:f}".encode()
 
 
 def _render_model(model: PublicModel) -> Rendered:

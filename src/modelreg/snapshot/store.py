@@ -60,7 +60,7 @@ class SnapshotStore:
     heap: HeapKeeper = field(default_factory=HeapKeeper, repr=False)
 
     def __post_init__(self) -> None:
-        self.heap.enabled = self.settings.snapshot.freeze_heap
+        self.heap.enabled = self.settings.snapshot.gc_tuning
 
     @property
     def revision(self) -> int | None:
@@ -84,15 +84,16 @@ class SnapshotStore:
         async with self._lock:
             started = time.perf_counter()
             previous = self.current
-            delta = await load_delta(self.engine, previous.revision) if previous else None
-            if previous is not None and delta is not None and not delta.changes:
-                snapshot = previous  # nothing new
-            elif previous is not None and delta is not None:
-                keep = self.settings.snapshot.changes_retained
-                snapshot = await asyncio.to_thread(self._apply, previous, delta, keep)
-            else:
-                revision, rows, changes, tokens = await self._read_full(previous)
-                snapshot = await asyncio.to_thread(self._build, revision, rows, changes, tokens)
+            with self.heap.paused():
+                delta = await load_delta(self.engine, previous.revision) if previous else None
+                if previous is not None and delta is not None and not delta.changes:
+                    snapshot = previous  # nothing new
+                elif previous is not None and delta is not None:
+                    keep = self.settings.snapshot.changes_retained
+                    snapshot = await asyncio.to_thread(self._apply, previous, delta, keep)
+                else:
+                    revision, rows, changes, tokens = await self._read_full(previous)
+                    snapshot = await asyncio.to_thread(self._build, revision, rows, changes, tokens)
             self.current = snapshot
             self.confirmed_at = time.time()
             self.database_ok = True

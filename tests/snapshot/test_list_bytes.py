@@ -1,0 +1,87 @@
+"""Filtered lists spliced from the snapshot's rendered bytes are the very text that serialising
+the list would give, for every tier, margin and state filter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from modelreg.catalog.query import ListParams
+from modelreg.catalog.reader import CatalogView, build_view
+from modelreg.catalog.seed_data import load_seed_models
+from modelreg.config import DEFAULT_TIERS
+from modelreg.db import jsonb
+from modelreg.snapshot.catalog import ChangeLog, Snapshot, build_snapshot, list_body
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    name: str
+    provider: str
+    is_available: bool
+    is_legacy: bool
+    is_archived: bool
+    meta: dict[str, Any]
+    created_at: datetime
+
+
+def rows() -> list[Row]:
+    out = []
+    for i, seed in enumerate(load_seed_models()):
+        meta = jsonb.loads(seed.meta.model_dump_json(by_alias=True, exclude_none=True))
+        if i % 7 == 3:
+            # Text that looks like the keys the splice looks for, inside strings.
+            meta["description"] = 'says ", "credits": {" and ", "tier_access": "'
+            meta["providerMetadata"] = {"credits": {"note": ", \"credits\": "}}
+        out.append(
+            Row(
+                id=seed.id,
+                name=seed.name,
+                provider=seed.provider,
+                is_available=seed.is_available and i % 11 != 5,
+                is_legacy=seed.is_legacy,
+                is_archived=i % 9 == 4,
+                meta=meta,
+                created_at=datetime(2025, 1, 1 + i, tzinfo=UTC),
+            )
+        )
+    return out
+
+
+@pytest.fixture(scope="module")
+def snapshot() -> Snapshot:
+    view = build_view(7, rows())  # type: ignore[arg-type]
+    return build_snapshot(view, changes=ChangeLog(), tokens={}, tiers=DEFAULT_TIERS)
+
+
+PARAMS = [
+    ListParams(),
+    ListParams(include_archived=True, include_unavailable=True),
+    ListParams(capabilities=("vision",), limit=3),
+    ListParams(states=("legacy", "archived")),
+    *(ListParams(tier=tier) for tier in DEFAULT_TIERS),
+    ListParams(tier="pro", include_archived=True, include_unavailable=True),
+    ListParams(tier="free", max_credits_per_1k=Decimal("2.5"), limit=2),
+]
+
+
+@pytest.mark.parametrize("params", PARAMS, ids=repr)
+@pytest.mark.parametrize("margin", [Decimal(0), Decimal("0.25"), Decimal("0.0333")], ids=str)
+def test_spliced_list_is_the_serialised_list(
+    snapshot: Snapshot, params: ListParams, margin: Decimal
+) -> None:
+    view: CatalogView = snapshot.view
+    spliced = list_body(view, params, DEFAULT_TIERS, margin, snapshot.models)
+    serialised = list_body(view, params, DEFAULT_TIERS, margin)
+
+    assert spliced == serialised
+    document = jsonb.loads(spliced)
+    assert document["data"], "the case lists something"
+    if params.tier is not None:
+        assert all(item["credits"]["tier"] == params.tier for item in document["data"])
+        assert all(item["access"]["allowed"] for item in document["data"])
