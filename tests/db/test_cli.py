@@ -21,7 +21,8 @@ def test_downgrade_that_would_lose_data_exits_non_zero_with_the_rows(
     result = runner.invoke(app, ["db", "downgrade", "0005_validate"])
     assert result.exit_code == 1
     assert "downgrade_would_lose_data" in result.stderr
-    # Seeding is audited: going below 0007_admin would drop the audit trail.
+    # Seeding is audited: going below 0007_admin would drop the audit trail. The revisions
+    # above it lose nothing and are undone; 0007_admin itself refuses and stays.
     assert "audit_events" in result.stderr
     assert migrate.current_revision(url) == "0007_admin"
 
@@ -57,6 +58,7 @@ def test_history_lists_the_readable_revision_ids_in_order() -> None:
         "0005_validate",
         "0006_contract",
         "0007_admin",
+        "0008_tier_statistics",
     ]
     positions = [result.stdout.index(i) for i in ids]
     assert positions == sorted(positions)
@@ -67,4 +69,5 @@ def test_upgrade_sql_prints_the_offline_script_without_a_database() -> None:
     assert result.exit_code == 0
     assert "CREATE TABLE models" in result.stdout
     assert "CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_models_meta_gin" in result.stdout
-    assert "UPDATE alembic_version SET version_num='0007_admin'" in result.stdout
+    assert "UPDATE alembic_version SET version_num='0008_tier_statistics'" in result.stdout
+    assert "CREATE STATISTICS IF NOT EXISTS models_meta_tier_rule" in result.stdout

@@ -37,7 +37,7 @@ def rows() -> list[Row]:
         if i % 7 == 3:
             # Text that looks like the keys the splice looks for, inside strings.
             meta["description"] = 'says ", "credits": {" and ", "tier_access": "'
-            meta["providerMetadata"] = {"credits": {"note": ", \"credits\": "}}
+            meta["providerMetadata"] = {"credits": {"note": ', "credits": '}}
         out.append(
             Row(
                 id=seed.id,
