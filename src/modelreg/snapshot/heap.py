@@ -76,14 +76,21 @@ class HeapKeeper:
         if not self.enabled:
             return
         started = time.perf_counter()
-        gc.collect()  # walks what is not frozen yet: the new build and recent requests
-        gc.freeze()
-        if self.swept_at == 0 or gc.get_freeze_count() > self.swept_at * SWEEP_GROWTH:
-            gc.unfreeze()
-            gc.collect()
+        if self.swept_at == 0:
+            self._sweep()  # the first settle: nothing is frozen yet
+        else:
+            gc.collect()  # walks what is not frozen yet: the new build and recent requests
             gc.freeze()
-            self.swept_at = gc.get_freeze_count()
-            self.sweeps += 1
+            if gc.get_freeze_count() > self.swept_at * SWEEP_GROWTH:
+                self._sweep()
         self.settles += 1
         metrics.HEAP_SETTLE_SECONDS.observe(time.perf_counter() - started)
         metrics.HEAP_FROZEN_OBJECTS.set(gc.get_freeze_count())
+
+    def _sweep(self) -> None:
+        """Collect over the whole heap, frozen part included, and freeze what survives."""
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+        self.swept_at = gc.get_freeze_count()
+        self.sweeps += 1
