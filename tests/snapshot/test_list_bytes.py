@@ -15,7 +15,14 @@ from modelreg.catalog.reader import CatalogView, build_view
 from modelreg.catalog.seed_data import load_seed_models
 from modelreg.config import DEFAULT_TIERS
 from modelreg.db import jsonb
-from modelreg.snapshot.catalog import ChangeLog, Snapshot, build_snapshot, list_body
+from modelreg.snapshot.catalog import (
+    ChangeLog,
+    Rendered,
+    ResponseCache,
+    Snapshot,
+    build_snapshot,
+    list_body,
+)
 
 
 @dataclass(frozen=True)
@@ -85,3 +92,35 @@ def test_spliced_list_is_the_serialised_list(
     if params.tier is not None:
         assert all(item["credits"]["tier"] == params.tier for item in document["data"])
         assert all(item["access"]["allowed"] for item in document["data"])
+
+
+# The per-snapshot response cache.
+
+
+def test_response_cache_keeps_responses_within_its_entry_and_byte_bounds() -> None:
+    cache = ResponseCache(max_entries=3, max_bytes=100)
+
+    cache.put(b"a", b"x" * 40)
+    cache.put(b"b", b"y" * 70)  # would exceed 100 bytes: served, not kept
+    cache.put(b"c", b"z" * 60)
+
+    assert cache.get(b"a") == Rendered(b"x" * 40)
+    assert cache.get(b"b") is None
+    assert cache.get(b"c") is not None
+    assert cache.bytes == 100
+
+    cache.put(b"d", b"")
+    cache.put(b"e", b"")  # a fourth entry
+    assert cache.get(b"d") is not None
+    assert cache.get(b"e") is None
+    assert len(cache) == 3
+
+
+def test_response_cache_keeps_the_first_body_for_a_key() -> None:
+    cache = ResponseCache()
+    cache.put(b"q", b"first")
+    cache.put(b"q", b"second")
+    cached = cache.get(b"q")
+    assert cached is not None
+    assert cached.body == b"first"
+    assert cache.bytes == len(b"first")

@@ -79,8 +79,33 @@ class TokenEntry:
     name: str
 
 
-# Responses for list queries with parameters, rendered on first use, kept per snapshot.
-RESPONSE_CACHE_SIZE = 256
+class ResponseCache:
+    """Filtered lists by query string, rendered on first use and kept for one snapshot.
+
+    Bounded in entries and in bytes: at 100,000 models one list can be 16 MB, and a client
+    sending distinct queries must not be able to grow the process without limit. A response
+    that does not fit is served but not kept.
+    """
+
+    def __init__(self, max_entries: int = 256, max_bytes: int = 64 * 2**20) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._entries: dict[bytes, Rendered] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: bytes) -> Rendered | None:
+        return self._entries.get(key)
+
+    def put(self, key: bytes, body: bytes) -> None:
+        if key in self._entries or len(self._entries) >= self.max_entries:
+            return
+        if self.bytes + len(body) > self.max_bytes:
+            return
+        self._entries[key] = Rendered(body)
+        self.bytes += len(body)
 
 
 @dataclass(frozen=True)
@@ -93,7 +118,7 @@ class Snapshot:
     list_all: Rendered
     models: dict[str, Rendered]
     # Filtered lists by query string, rendered on first use (bounded; dropped with the snapshot).
-    responses: dict[bytes, Rendered] = field(default_factory=dict, compare=False)
+    responses: ResponseCache = field(default_factory=ResponseCache, compare=False)
 
     @property
     def revision(self) -> int:
@@ -103,8 +128,7 @@ class Snapshot:
         return self.responses.get(key)
 
     def remember(self, key: bytes, body: bytes) -> None:
-        if len(self.responses) < RESPONSE_CACHE_SIZE:
-            self.responses[key] = Rendered(body)
+        self.responses.put(key, body)
 
 
 def list_body(
