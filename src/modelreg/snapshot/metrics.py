@@ -24,6 +24,8 @@ class RequestStats(Collector):
 
     Exposes `modelreg_http_requests_total` (a counter) and
     `modelreg_http_request_duration_seconds` (a histogram), both labelled method, route, status.
+    `observe` takes no lock: it is meant for the one thread that runs the event loop (a
+    process serving from several threads at once could lose an increment now and then).
     """
 
     def __init__(self, buckets: tuple[float, ...] = LATENCY_BUCKETS) -> None:
