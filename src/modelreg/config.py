@@ -75,8 +75,8 @@ class SnapshotSettings(BaseModel):
     # How many recent changes /v1/catalog/changes can report.
     changes_retained: int = Field(default=10_000, gt=0)
     # Pause the cyclic garbage collector while a snapshot is built and freeze the surviving
-    # heap after each swap, so that full collections skip it (see modelreg.snapshot.heap):
-    # no pauses of tens of milliseconds under load, and builds twice as fast.
+    # heap after each build, so that collections skip it (see modelreg.snapshot.heap): no
+    # pauses of tens of milliseconds under load, and large builds twice as fast.
     gc_tuning: bool = True
 
 

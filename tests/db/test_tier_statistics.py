@@ -8,7 +8,9 @@ from collections.abc import Callable
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
+from modelreg.catalog import repository
 from modelreg.catalog.seed import seed_catalog
+from modelreg.config import DEFAULT_TIERS
 
 ROWS = 4000
 # 70 % minimum, 20 % exact, 10 % whitelist; required tiers spread over the first three tiers.
@@ -26,17 +28,19 @@ COPY_WITH_TIER_RULES = text(
     WHERE m.id = (SELECT min(id) FROM models WHERE NOT is_legacy)
     """
 )
-TIER_FILTER = (
-    "(meta->>'tierRestrictionMode') = 'minimum' AND (meta->>'requiredTier') IN ('free', 'pro')"
-)
+
+
+def admin_tier_query(engine: Engine) -> str:
+    """The admin list's SQL for `tier=pro`, as the endpoint builds it, with literal values."""
+    query = repository.admin_query(tier="pro", tiers=DEFAULT_TIERS)
+    return str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
 
 
 def estimate_and_count(engine: Engine) -> tuple[float, int]:
+    sql = admin_tier_query(engine)
     with engine.connect() as conn:
-        plan = conn.execute(
-            text(f"EXPLAIN (FORMAT JSON) SELECT id FROM models WHERE {TIER_FILTER}")
-        ).scalar_one()
-        count = conn.execute(text(f"SELECT count(*) FROM models WHERE {TIER_FILTER}")).scalar_one()
+        plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {sql}").scalar_one()
+        count = conn.exec_driver_sql(f"SELECT count(*) FROM ({sql}) AS matches").scalar_one()
     return float(plan[0]["Plan"]["Plan Rows"]), int(count)
 
 

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from modelreg.snapshot.heap import SWEEP_GROWTH, HeapKeeper
+from modelreg.snapshot import heap
+from modelreg.snapshot.heap import HeapKeeper
 
 
 class Node:
@@ -82,13 +83,44 @@ def test_a_cycle_that_dies_frozen_waits_for_the_next_sweep(keeper: HeapKeeper) -
     assert watch() is not None, "a frozen cycle is not walked until a sweep"
     sweeps = keeper.sweeps
 
-    # The frozen heap grows past the sweep threshold: the next settle sweeps.
-    ballast = [Node() for _ in range(int(keeper.swept_at * SWEEP_GROWTH) + 1)]
+    keeper.swept_at = 1  # as if the frozen heap had grown far past the last sweep
     keeper.settle()
 
     assert keeper.sweeps == sweeps + 1
     assert watch() is None
-    assert keeper.swept_at >= len(ballast)
+    assert keeper.swept_at > 1
+
+
+def test_a_sweep_is_due_once_the_interval_has_passed(
+    keeper: HeapKeeper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    node, watch = cycle()
+    keeper.settle()
+    del node
+    sweeps = keeper.sweeps
+
+    monkeypatch.setattr(heap, "SWEEP_INTERVAL_S", 0.0)
+    keeper.settle()
+
+    assert keeper.sweeps == sweeps + 1
+    assert watch() is None
+
+
+def test_build_settles_before_the_collector_resumes(keeper: HeapKeeper) -> None:
+    seen: list[bool] = []
+
+    def make() -> list[Node]:
+        seen.append(gc.isenabled())
+        return [Node() for _ in range(1000)]
+
+    settles = keeper.settles
+    built = keeper.build(make)
+
+    assert seen == [False], "the build runs with the collector paused"
+    assert gc.isenabled()
+    assert keeper.settles == settles + 1
+    assert frozen(built[0]), "what the build made is frozen before the collector resumes"
+    assert gc.get_count()[0] < 1000, "nothing of the build is left young"
 
 
 def test_disabled_keeper_freezes_nothing() -> None:

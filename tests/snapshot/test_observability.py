@@ -181,6 +181,13 @@ def test_garbage_collection_pauses_are_timed(reader: Reader) -> None:
     gc.collect()
 
     assert metric(reader.client, name, generation="2") >= before + 1
+
+
+def test_the_heap_is_settled_after_the_snapshot_is_built(reader: Reader) -> None:
+    store = reader.client.app.state.snapshot  # type: ignore[attr-defined]
+    assert store.heap.enabled
+    assert store.heap.settles >= 1
+    assert metric(reader.client, "modelreg_heap_settle_duration_seconds_count") >= 1
     assert metric(reader.client, "modelreg_heap_frozen_objects") > 0
 
 

@@ -155,7 +155,8 @@ def list_body(
 
 # A model's JSON (see catalog.query.public_model) has "credits" between "pricing" and
 # "tier_access". Inside a JSON string every quote is escaped, so these separators with their
-# bare quotes occur only as the model's own keys.
+# bare quotes occur only as keys: the model's own, unless a nested object before them has
+# keys of those names too (then each occurs more than once, and the item is serialised).
 _CREDITS_KEY = b', "credits": '
 _AFTER_CREDITS = b', "tier_access": '
 _CREDITS = (
@@ -168,6 +169,7 @@ class _Splicer:
     access decision spliced in when the list is for a tier (what `render` builds as a dict)."""
 
     def __init__(self, tier: str | None, rendered: Mapping[str, Rendered]) -> None:
+        self.tier_name = tier
         self.tier = jsonb.dumps(tier).encode() if tier is not None else None
         self.rendered = rendered
         self.access: dict[int, tuple[AccessDecision, bytes]] = {}
@@ -179,6 +181,10 @@ class _Splicer:
         body = cached.body if cached is not None else jsonb.dumps(model.body).encode()
         if self.tier is None or rates is None or decision is None:
             return body
+        if body.count(_CREDITS_KEY) != 1 or body.count(_AFTER_CREDITS) != 1:
+            # An object before "credits" with keys of those names (meta written with plain
+            # SQL can hold anything): no splice point to trust.
+            return jsonb.dumps(render(model, self.tier_name, rates, decision)).encode()
         start = body.index(_CREDITS_KEY) + len(_CREDITS_KEY)
         end = body.index(_AFTER_CREDITS, start)
         credits = _CREDITS % (

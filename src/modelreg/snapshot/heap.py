@@ -6,19 +6,20 @@ short-lived objects with every request. CPython's cyclic collector walks the who
 full collection, and a steady request load triggers one every second or so: a pause of tens of
 milliseconds in which no request is answered, which shows up as the p99 at high concurrency.
 
-After each snapshot swap, `HeapKeeper.settle()` collects what is garbage and moves everything
-still alive to the collector's permanent generation (`gc.freeze()`), which full collections do
-not walk. Objects there are still freed by reference counting when the last reference goes (an
-old snapshot's models are), so the only cost is a reference cycle that becomes garbage after
-being frozen: it stays until the next sweep. A sweep (unfreeze, collect, freeze) runs whenever
-the frozen heap has grown by `SWEEP_GROWTH` since the last one, which bounds that waste to a
-fraction of the live heap.
+`HeapKeeper.build(make)` runs a snapshot build with the collector paused (a build allocates an
+object or more per field of every model, and each allocation counts toward the next collection,
+which would walk the growing build again and again: at 100,000 models, building with the
+collector on took twice as long), then, still paused, collects the garbage and moves everything
+alive to the collector's permanent generation (`gc.freeze()`), which collections do not walk.
+Only then is the collector resumed, with nothing young left for it to walk. The pause covers
+the build alone (CPU work in a worker thread), never a wait on the database.
 
-While a snapshot is read and built, the collector is paused (`HeapKeeper.paused()`): a build
-allocates an object or more per field of every model, and each of those allocations counts
-toward the next collection, which walks the growing build again and again (at 100,000 models,
-building with the collector on took twice as long). The settle that follows the swap collects
-whatever the build left behind.
+Frozen objects are still freed by reference counting when the last reference goes (an old
+snapshot's models are). What the collector alone could free, a reference cycle that became
+garbage after it was frozen (an in-flight request at the moment of a freeze, say), stays until
+the next sweep: a collection over the whole heap, frozen part included, at the next build once
+the frozen heap has grown by `SWEEP_GROWTH` or `SWEEP_INTERVAL_S` has passed since the last
+sweep. A sweep, like the first settle at start-up, pauses the process for one full collection.
 """
 
 from __future__ import annotations
@@ -26,13 +27,17 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from modelreg.snapshot import metrics
 
 SWEEP_GROWTH = 1.5  # sweep the frozen heap when it has grown by half since the last sweep
+SWEEP_INTERVAL_S = 600.0  # and at the first build ten minutes after the last sweep
+
+T = TypeVar("T")
 
 
 class _Pauses:
@@ -48,8 +53,16 @@ class _Pauses:
 class HeapKeeper:
     enabled: bool = True
     swept_at: int = 0  # gc.get_freeze_count() after the last sweep
+    swept_time: float = 0.0  # time.monotonic() of the last sweep
     settles: int = 0
     sweeps: int = 0
+
+    def build(self, make: Callable[[], T]) -> T:
+        """`make()` with the collector paused, then the heap settled before it resumes."""
+        with self.paused():
+            made = make()
+            self.settle()
+        return made
 
     @contextmanager
     def paused(self) -> Iterator[None]:
@@ -72,12 +85,12 @@ class HeapKeeper:
 
     def settle(self) -> None:
         """Collect the garbage of the last build and freeze what survives (sweeping the frozen
-        heap first when it has grown too much)."""
+        heap instead when it has grown too much or not been swept for too long)."""
         if not self.enabled:
             return
         started = time.perf_counter()
-        if self.swept_at == 0:
-            self._sweep()  # the first settle: nothing is frozen yet
+        if self._sweep_due():
+            self._sweep()
         else:
             gc.collect()  # walks what is not frozen yet: the new build and recent requests
             gc.freeze()
@@ -87,10 +100,14 @@ class HeapKeeper:
         metrics.HEAP_SETTLE_SECONDS.observe(time.perf_counter() - started)
         metrics.HEAP_FROZEN_OBJECTS.set(gc.get_freeze_count())
 
+    def _sweep_due(self) -> bool:
+        return self.swept_at == 0 or time.monotonic() - self.swept_time > SWEEP_INTERVAL_S
+
     def _sweep(self) -> None:
         """Collect over the whole heap, frozen part included, and freeze what survives."""
         gc.unfreeze()
         gc.collect()
         gc.freeze()
         self.swept_at = gc.get_freeze_count()
+        self.swept_time = time.monotonic()
         self.sweeps += 1

@@ -27,7 +27,29 @@ LIST_ROUTE = "/v1/models"
 MODEL_ROUTE = "/v1/models/{model_id}"
 MODEL_PREFIX = "/v1/models/"
 
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
 access_log = logging.getLogger("modelreg.access")
+
+
+class _RequestIds:
+    """Request ids: a random prefix per process and a counter, as 32 hex digits. Cheaper than
+    random bytes from the kernel for every request; the prefix is drawn again in a forked
+    child, so processes forked from one loaded application do not share ids."""
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self.prefix = os.urandom(8).hex()
+        self.counter = itertools.count(1)
+
+    def next(self) -> bytes:
+        return f"{self.prefix}{next(self.counter):016x}".encode()
+
+
+_ids = _RequestIds()
 
 
 class Edge:
@@ -44,10 +66,6 @@ class Edge:
         self.fast_path = fast_path
         self.log_requests = log_requests
         self.stats = metrics.REQUEST_STATS
-        # Request ids made here: unique per process (a random prefix) and per request (a
-        # counter), cheaper than random bytes from the kernel for every request.
-        self._id_prefix = os.urandom(8).hex()
-        self._ids = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,7 +79,7 @@ class Edge:
                 given = value[:200]
             elif name == IF_NONE_MATCH:
                 if_none_match = value
-        encoded = given or f"{self._id_prefix}{next(self._ids):016x}".encode()
+        encoded = given or _ids.next()
 
         snapshot = self.store.current
         if self.fast_path and snapshot is not None and scope["method"] == "GET":
@@ -89,7 +107,9 @@ class Edge:
         finally:
             matched = scope.get("route")
             route = getattr(matched, "path", None) or "unmatched"
-            self._observe(scope["method"], route, status, started, scope["path"], encoded)
+            method = scope["method"]
+            method = method if method in METHODS else "other"  # a bounded label
+            self._observe(method, route, status, started, scope["path"], encoded)
             request_id_var.reset(token)
 
     def _observe(

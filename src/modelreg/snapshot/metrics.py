@@ -5,60 +5,118 @@ from __future__ import annotations
 import bisect
 import gc
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import cast
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
+
+# How prometheus_client writes a bucket bound (the library's function has no annotations).
+_go_float = cast(Callable[[float], str], floatToGoString)
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
-class RequestStats(Collector):
-    """Request count and latency per method, route template and status.
+class PlainHistograms:
+    """Histograms by label values, kept in plain Python numbers: observing costs a dict lookup,
+    a bisect and two additions, where prometheus_client's Histogram takes a lock.
 
-    Kept in plain Python numbers by the event loop that serves the requests, and turned into
-    Prometheus metrics only when /metrics is scraped: counting a request costs a dict lookup,
-    a bisect and two additions, where prometheus_client's own Counter and Histogram take a lock
-    each (about a tenth of a fast-path request).
-
-    Exposes `modelreg_http_requests_total` (a counter) and
-    `modelreg_http_request_duration_seconds` (a histogram), both labelled method, route, status.
-    `observe` takes no lock: it is meant for the one thread that runs the event loop (a
-    process serving from several threads at once could lose an increment now and then).
+    No lock at all: `observe` is meant for one thread at a time (the event loop's; the
+    collector's callback, which runs in whichever thread allocates). Two threads observing the
+    same series at once could lose an increment now and then, never corrupt the exposition.
     """
 
-    def __init__(self, buckets: tuple[float, ...] = LATENCY_BUCKETS) -> None:
-        self.buckets = buckets
-        # (method, route, status) -> [count per bucket..., count above the last bucket, sum]
-        self._series: dict[tuple[str, str, int], list[float]] = {}
+    def __init__(
+        self, name: str, documentation: str, labels: Sequence[str], buckets: Sequence[float]
+    ):
+        self.name = name
+        self.documentation = documentation
+        self.labels = list(labels)
+        self.buckets = tuple(float(b) for b in buckets if b != float("inf"))
+        self._bounds = [*(_go_float(b) for b in self.buckets), "+Inf"]
+        # label values -> [count per bucket..., count above the last bucket, sum]
+        self._series: dict[tuple[str, ...], list[float]] = {}
 
-    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        key = (method, route, status)
-        series = self._series.get(key)
+    def observe(self, values: tuple[str, ...], seconds: float) -> None:
+        series = self._series.get(values)
         if series is None:
-            series = self._series[key] = [0] * (len(self.buckets) + 1) + [0.0]
+            series = self._series[values] = [0] * (len(self.buckets) + 1) + [0.0]
         series[bisect.bisect_left(self.buckets, seconds)] += 1
         series[-1] += seconds
 
-    def collect(self) -> Iterator[Metric]:
-        labels = ["method", "route", "status"]
-        requests = CounterMetricFamily("modelreg_http_requests", "HTTP requests.", labels=labels)
-        latency = HistogramMetricFamily(
-            "modelreg_http_request_duration_seconds", "HTTP request latency.", labels=labels
-        )
-        bounds = [*(repr(float(b)) for b in self.buckets), "+Inf"]
-        for (method, route, status), series in list(self._series.items()):
-            counts = series[:-1]
+    def families(self) -> tuple[HistogramMetricFamily, list[tuple[list[str], float]]]:
+        """The histogram family, and the count of each series (for a matching counter)."""
+        family = HistogramMetricFamily(self.name, self.documentation, labels=self.labels)
+        counts: list[tuple[list[str], float]] = []
+        for values, series in list(self._series.items()):
             cumulative, running = [], 0.0
-            for bound, count in zip(bounds, counts, strict=True):
+            for bound, count in zip(self._bounds, series[:-1], strict=True):
                 running += count
                 cumulative.append((bound, running))
-            values = [method, route, str(status)]
-            requests.add_metric(values, running)
-            latency.add_metric(values, cumulative, series[-1])
+            family.add_metric(list(values), cumulative, series[-1])
+            counts.append((list(values), running))
+        return family, counts
+
+
+class RequestStats(Collector):
+    """Request count and latency per method, route template and status, in plain numbers kept
+    by the event loop and turned into Prometheus metrics only when /metrics is scraped (the
+    fast path spends about a tenth of a request less than with prometheus_client's locks).
+
+    Exposes `modelreg_http_requests_total` (a counter) and
+    `modelreg_http_request_duration_seconds` (a histogram), both labelled method, route, status.
+    """
+
+    def __init__(self, buckets: Sequence[float] = LATENCY_BUCKETS) -> None:
+        self.latency = PlainHistograms(
+            "modelreg_http_request_duration_seconds",
+            "HTTP request latency.",
+            ["method", "route", "status"],
+            buckets,
+        )
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.latency.observe((method, route, str(status)), seconds)
+
+    def collect(self) -> Iterator[Metric]:
+        latency, counts = self.latency.families()
+        requests = CounterMetricFamily(
+            "modelreg_http_requests", "HTTP requests.", labels=self.latency.labels
+        )
+        for values, count in counts:
+            requests.add_metric(values, count)
         yield requests
         yield latency
+
+
+class GcPauses(Collector):
+    """Every garbage collection's pause, by generation, timed through gc.callbacks.
+
+    Plain numbers, not prometheus_client's Histogram: a collection can start while any code
+    (prometheus_client's included) holds a lock, and the callback must not wait for one.
+    """
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.pauses = PlainHistograms(
+            "modelreg_gc_pause_seconds",
+            "Garbage collection pauses, by generation (requests wait meanwhile).",
+            ["generation"],
+            (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
+        )
+        self._generations = [(str(g),) for g in range(3)]
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+        else:
+            elapsed = time.perf_counter() - self.started
+            self.pauses.observe(self._generations[info["generation"]], elapsed)
+
+    def collect(self) -> Iterator[Metric]:
+        yield self.pauses.families()[0]
 
 
 REQUEST_STATS = RequestStats()
@@ -102,31 +160,11 @@ HEAP_FROZEN_OBJECTS = Gauge(
     "modelreg_heap_frozen_objects",
     "Objects in the garbage collector's permanent generation (not walked by collections).",
 )
-GC_PAUSE_SECONDS = Histogram(
-    "modelreg_gc_pause_seconds",
-    "Garbage collection pauses, by generation (requests wait meanwhile).",
-    ["generation"],
-    buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
-)
-
-
-class _GcTimer:
-    """Times every collection through gc.callbacks (installed once per process)."""
-
-    def __init__(self) -> None:
-        self.started = 0.0
-        self.children = [GC_PAUSE_SECONDS.labels(str(g)) for g in range(3)]
-
-    def __call__(self, phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            self.started = time.perf_counter()
-        else:
-            self.children[info["generation"]].observe(time.perf_counter() - self.started)
-
-
-_gc_timer = _GcTimer()
+GC_PAUSES = GcPauses()
+REGISTRY.register(GC_PAUSES)
 
 
 def time_gc_pauses() -> None:
-    if _gc_timer not in gc.callbacks:
-        gc.callbacks.append(_gc_timer)
+    """Start timing collections (once per process)."""
+    if GC_PAUSES not in gc.callbacks:
+        gc.callbacks.append(GC_PAUSES)

@@ -84,16 +84,20 @@ class SnapshotStore:
         async with self._lock:
             started = time.perf_counter()
             previous = self.current
-            with self.heap.paused():
-                delta = await load_delta(self.engine, previous.revision) if previous else None
-                if previous is not None and delta is not None and not delta.changes:
-                    snapshot = previous  # nothing new
-                elif previous is not None and delta is not None:
-                    keep = self.settings.snapshot.changes_retained
-                    snapshot = await asyncio.to_thread(self._apply, previous, delta, keep)
-                else:
-                    revision, rows, changes, tokens = await self._read_full(previous)
-                    snapshot = await asyncio.to_thread(self._build, revision, rows, changes, tokens)
+            delta = await load_delta(self.engine, previous.revision) if previous else None
+            if previous is not None and delta is not None and not delta.changes:
+                snapshot = previous  # nothing new
+            elif previous is not None and delta is not None:
+                keep = self.settings.snapshot.changes_retained
+                snapshot = await asyncio.to_thread(
+                    self.heap.build, lambda: self._apply(previous, delta, keep)
+                )
+            else:
+                revision, rows, changes, tokens = await self._read_full(previous)
+                snapshot = await asyncio.to_thread(
+                    self.heap.build, lambda: self._build(revision, rows, changes, tokens)
+                )
+                del rows  # the built view holds what it needs
             self.current = snapshot
             self.confirmed_at = time.time()
             self.database_ok = True
@@ -102,7 +106,6 @@ class SnapshotStore:
                 metrics.observe_reload(time.perf_counter() - started, snapshot.revision)
                 for hook in self.after_reload:
                     hook()
-                self.heap.settle()
             return snapshot
 
     def _apply(self, previous: Snapshot, delta: Delta, keep: int) -> Snapshot:
