@@ -25,6 +25,7 @@ from modelreg.db.engine import async_engine
 from modelreg.db.urls import database_url, libpq_conninfo
 from modelreg.exceptions import install_problem_handlers
 from modelreg.lifecycle import admin as lifecycle_admin
+from modelreg.logs import AccessLog
 from modelreg.responses import ExactJSONResponse
 from modelreg.snapshot import metrics
 from modelreg.snapshot.http import Edge
@@ -54,6 +55,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await listener.stop()
         await store.close()
         await engine.dispose()
+        edge = getattr(app, "edge", None)
+        if isinstance(edge, Edge) and edge.access_log is not None:
+            edge.access_log.flush()
 
 
 class ModelregAPI(FastAPI):
@@ -117,7 +121,7 @@ def create_app() -> FastAPI:
         app.handle,
         store,
         fast_path=not settings.public_api_token_required,
-        log_requests=settings.log_requests,
+        access_log=AccessLog() if settings.log_requests else None,
     )
     return app
 

@@ -3,7 +3,9 @@ route template and of the snapshot, and one JSON access-log line per request."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import io
 import json
 import logging
 import re
@@ -17,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from modelreg.db.urls import libpq_conninfo
-from modelreg.logs import JsonFormatter
+from modelreg.logs import ACCESS_LOGGER, AccessLog, JsonFormatter, request_id_var
 from modelreg.snapshot.metrics import RequestStats
 from tests.snapshot.conftest import Reader, Seeded
 from tests.snapshot.helpers import (
@@ -231,28 +233,19 @@ def test_database_pool_usage_is_exposed(reader: Reader) -> None:
 # Access log.
 
 
-class Lines(logging.Handler):
-    """Formats each record as it is emitted (in the request's context) and keeps the line."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.setFormatter(JsonFormatter())
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
 @pytest.fixture
-def access_log(caplog: pytest.LogCaptureFixture) -> Iterator[Lines]:
-    caplog.set_level(logging.INFO, logger="modelreg.access")
-    handler = Lines()
-    logger = logging.getLogger("modelreg.access")
-    logger.addHandler(handler)
+def access_log(reader: Reader, caplog: pytest.LogCaptureFixture) -> Iterator[io.StringIO]:
+    """What the instance's access log writes, from now on."""
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    log = reader.client.app.edge.access_log  # type: ignore[attr-defined]
+    assert isinstance(log, AccessLog)
+    log.flush()
+    stream, before = io.StringIO(), log.stream
+    log.stream = stream
     try:
-        yield handler
+        yield stream
     finally:
-        logger.removeHandler(handler)
+        log.stream = before
 
 
 @pytest.mark.parametrize(
@@ -261,17 +254,83 @@ def access_log(caplog: pytest.LogCaptureFixture) -> Iterator[Lines]:
     ids=str,
 )
 def test_each_request_is_one_json_access_log_line(
-    reader: Reader, access_log: Lines, target: Target
+    reader: Reader, access_log: io.StringIO, target: Target
 ) -> None:
     response = reader.client.get(target.url(), headers={"X-Request-ID": REQUEST_ID})
     assert response.status_code == 200
 
-    lines = poll(lambda: list(access_log.lines), lambda seen: len(seen) >= 1)
+    # Written within the flush interval, without another request to push it out.
+    lines = poll(lambda: access_log.getvalue().splitlines(), lambda seen: len(seen) >= 1)
     assert len(lines) == 1, lines
     entry: dict[str, Any] = json.loads(lines[0])
+    assert entry["logger"] == ACCESS_LOGGER
+    assert entry["level"] == "info"
     assert entry["method"] == "GET"
     assert entry["path"] == f"/v1/models/{ACTIVE}"
     assert entry["status"] == 200
     assert isinstance(entry["duration_ms"], int | float)
     assert entry["duration_ms"] >= 0
     assert entry["request_id"] == REQUEST_ID
+
+
+def test_access_log_lines_are_json_whatever_the_path_and_request_id() -> None:
+    stream = io.StringIO()
+    odd_id = 'q"\\x\u00e9\n'
+    AccessLog(stream).write("GET", '/v1/models/a"b\\c\u2603', 404, 0.5, odd_id)
+
+    (line,) = stream.getvalue().splitlines()
+    entry = json.loads(line)
+    assert entry["path"] == '/v1/models/a"b\\c\u2603'
+    assert entry["request_id"] == odd_id
+    assert entry["status"] == 404
+    assert entry["duration_ms"] == 0.5
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", entry["ts"])
+
+
+def test_access_log_lines_have_the_shape_of_every_other_log_line() -> None:
+    stream = io.StringIO()
+    AccessLog(stream).write("GET", "/v1/models", 200, 1.5, "rid")
+    extra = {"method": "GET", "path": "/v1/models", "status": 200, "duration_ms": 1.5}
+    record = logging.getLogger(ACCESS_LOGGER).makeRecord(
+        ACCESS_LOGGER, logging.INFO, __file__, 1, "request", (), None, extra=extra
+    )
+    token = request_id_var.set("rid")
+    try:
+        formatted = json.loads(JsonFormatter().format(record))
+    finally:
+        request_id_var.reset(token)
+
+    written = json.loads(stream.getvalue())
+    assert list(written) == list(formatted)
+    assert {k: v for k, v in written.items() if k != "ts"} == {
+        k: v for k, v in formatted.items() if k != "ts"
+    }
+
+
+def test_access_log_writes_in_batches_on_an_event_loop() -> None:
+    stream = io.StringIO()
+    log = AccessLog(stream, interval_s=0.05, max_lines=3)
+
+    async def scenario() -> list[int]:
+        seen = []
+        log.write("GET", "/a", 200, 1.0, "1")
+        seen.append(len(stream.getvalue().splitlines()))  # held for the interval
+        await asyncio.sleep(0.3)
+        seen.append(len(stream.getvalue().splitlines()))  # written by the timer
+        for i in range(3):
+            log.write("GET", "/b", 200, 1.0, str(i))
+        seen.append(len(stream.getvalue().splitlines()))  # a full batch is written at once
+        return seen
+
+    assert asyncio.run(scenario()) == [0, 1, 4]
+
+
+def test_access_log_can_be_silenced_through_logging(
+    reader: Reader, access_log: io.StringIO, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger=ACCESS_LOGGER)
+
+    assert reader.client.get(f"/v1/models/{ACTIVE}").status_code == 200
+    reader.client.app.edge.access_log.flush()  # type: ignore[attr-defined]
+
+    assert access_log.getvalue() == ""

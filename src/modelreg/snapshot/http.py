@@ -10,13 +10,12 @@ everything else goes on to FastAPI, which renders the same bytes from the same s
 from __future__ import annotations
 
 import itertools
-import logging
 import os
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from modelreg.logs import request_id_var
+from modelreg.logs import AccessLog, request_id_var
 from modelreg.snapshot import metrics
 from modelreg.snapshot.catalog import Rendered, Snapshot
 from modelreg.snapshot.store import SnapshotStore
@@ -28,8 +27,6 @@ MODEL_ROUTE = "/v1/models/{model_id}"
 MODEL_PREFIX = "/v1/models/"
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-
-access_log = logging.getLogger("modelreg.access")
 
 
 class _RequestIds:
@@ -59,12 +56,12 @@ class Edge:
         store: SnapshotStore,
         *,
         fast_path: bool = True,
-        log_requests: bool = True,
+        access_log: AccessLog | None = None,
     ):
         self.app = app
         self.store = store
         self.fast_path = fast_path
-        self.log_requests = log_requests
+        self.access_log = access_log
         self.stats = metrics.REQUEST_STATS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -117,16 +114,10 @@ class Edge:
     ) -> None:
         elapsed = time.perf_counter() - started
         self.stats.observe(method, route, status, elapsed)
-        if self.log_requests and access_log.isEnabledFor(logging.INFO):
-            access_log.info(
-                "request",
-                extra={
-                    "method": method,
-                    "path": path,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 3),
-                    "request_id": request_id.decode("latin-1"),
-                },
+        access = self.access_log
+        if access is not None and access.enabled:
+            access.write(
+                method, path, status, round(elapsed * 1000, 3), request_id.decode("latin-1")
             )
 
 
