@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextvars
 import json
 import logging
+import logging.config
 import sys
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
 from json.encoder import encode_basestring_ascii
 from typing import Any, TextIO
+
+from prometheus_client import Counter
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
@@ -39,19 +44,39 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+def log_config(level: str = "INFO") -> dict[str, Any]:
+    """The logging set-up of a serving process, for `logging.config.dictConfig`: JSON lines on
+    stderr, uvicorn's own loggers through them, uvicorn's access log off (modelreg writes its
+    own). uvicorn applies it in every worker process it starts, too."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": "json",
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {
+            "uvicorn": {"handlers": [], "propagate": True},
+            "uvicorn.error": {"handlers": [], "propagate": True},
+            "uvicorn.access": {"handlers": [], "propagate": False, "level": "CRITICAL"},
+        },
+    }
+
+
 def configure(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
-    logging.getLogger("uvicorn.access").disabled = True
+    logging.config.dictConfig(log_config(level))
 
 
 ACCESS_LOGGER = "modelreg.access"
+ACCESS_LOG_DROPPED = Counter(
+    "modelreg_access_log_dropped_lines_total",
+    "Access-log lines dropped because the log stream could not be written.",
+)
 # A str as a JSON string, as json.dumps writes it (the C encoder).
 _json_string: Callable[[str], str] = encode_basestring_ascii
 
@@ -61,14 +86,20 @@ class AccessLog:
 
     Each line has the shape `JsonFormatter` gives every other line (ts, level, logger, msg,
     request_id, then method, path, status, duration_ms), but is formatted here directly and
-    written with the lines of the same tenth of a second in one write: through `logging`, a
-    line cost about 11 us, half of what answering a request from the snapshot costs. Lines are
-    written every `interval_s`, or as soon as `max_lines` wait, and at shutdown (`flush`); a
-    process that is killed loses at most the last interval's lines.
+    written with the lines of the same tenth of a second: through `logging`, a line cost about
+    11 us, half of what answering a request from the snapshot costs. Lines are written every
+    `interval_s`, or as soon as `max_lines` wait, at shutdown (`flush`) and at exit; a process
+    that is killed loses at most the last interval's lines. Writes are split into pieces of at
+    most `CHUNK` bytes that end with a line, so that processes sharing one pipe do not
+    interleave within a line. A stream that fails (a closed pipe, say) drops the batch and counts
+    it in `modelreg_access_log_dropped_lines_total`; requests never see the error.
 
-    On when `MODELREG_LOG_REQUESTS` is true and the `modelreg.access` logger is enabled for
-    INFO, so logging's configuration can still silence it. Used from the event loop's thread.
+    The lines go to stderr (or `stream`) whatever handlers logging has: on when
+    `MODELREG_LOG_REQUESTS` is true and the `modelreg.access` logger is enabled for INFO, so
+    logging's configuration can still silence it. Used from one event loop's thread at a time.
     """
+
+    CHUNK = 4096  # PIPE_BUF on Linux: a write this size to a pipe is not split
 
     def __init__(
         self, stream: TextIO | None = None, *, interval_s: float = 0.1, max_lines: int = 256
@@ -76,11 +107,14 @@ class AccessLog:
         self.stream = stream  # None: sys.stderr as it is when the lines are written
         self.interval_s = interval_s
         self.max_lines = max_lines
+        self.dropped = 0
         self._logger = logging.getLogger(ACCESS_LOGGER)
         self._lines: list[str] = []
-        self._flush_pending = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
         self._second = -1
         self._stamp = ""
+        _ACCESS_LOGS.add(self)
 
     @property
     def enabled(self) -> bool:
@@ -103,20 +137,57 @@ class AccessLog:
         )
         if len(self._lines) >= self.max_lines:
             self.flush()
-        elif not self._flush_pending:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                self.flush()  # no event loop to flush later from
-                return
-            self._flush_pending = True
-            loop.call_later(self.interval_s, self.flush)
+        else:
+            self._schedule()
+
+    def _schedule(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()  # no event loop to flush later from
+            return
+        if self._timer is not None and self._timer_loop is loop:
+            return  # a flush is pending on this loop
+        # None pending, or pending on another loop, which may close before it fires.
+        self._timer = loop.call_later(self.interval_s, self.flush)
+        self._timer_loop = loop
 
     def flush(self) -> None:
-        self._flush_pending = False
+        self._timer = None
         if not self._lines:
             return
-        text, self._lines = "".join(self._lines), []
+        lines, self._lines = self._lines, []
         stream = self.stream if self.stream is not None else sys.stderr
-        stream.write(text)
-        stream.flush()
+        written = 0
+        try:
+            for chunk, count in _chunks(lines, self.CHUNK):
+                stream.write(chunk)
+                stream.flush()
+                written += count
+        except (OSError, ValueError):
+            self.dropped += len(lines) - written
+            ACCESS_LOG_DROPPED.inc(len(lines) - written)
+
+
+def _chunks(lines: list[str], limit: int) -> Iterator[tuple[str, int]]:
+    """`lines` joined into pieces of at most `limit` characters (a longer line alone), with
+    how many lines each holds."""
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        if chunk and size + len(line) > limit:
+            yield "".join(chunk), len(chunk)
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line)
+    if chunk:
+        yield "".join(chunk), len(chunk)
+
+
+_ACCESS_LOGS: weakref.WeakSet[AccessLog] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_access_logs() -> None:
+    for access_log in list(_ACCESS_LOGS):
+        access_log.flush()

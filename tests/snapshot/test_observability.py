@@ -10,7 +10,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TextIO
 
 import psycopg
 import pytest
@@ -19,7 +19,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from modelreg.db.urls import libpq_conninfo
-from modelreg.logs import ACCESS_LOGGER, AccessLog, JsonFormatter, request_id_var
+from modelreg.logs import (
+    ACCESS_LOG_DROPPED,
+    ACCESS_LOGGER,
+    AccessLog,
+    JsonFormatter,
+    request_id_var,
+)
 from modelreg.snapshot.metrics import RequestStats
 from tests.snapshot.conftest import Reader, Seeded
 from tests.snapshot.helpers import (
@@ -239,13 +245,18 @@ def access_log(reader: Reader, caplog: pytest.LogCaptureFixture) -> Iterator[io.
     caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
     log = reader.client.app.edge.access_log  # type: ignore[attr-defined]
     assert isinstance(log, AccessLog)
-    log.flush()
     stream, before = io.StringIO(), log.stream
-    log.stream = stream
+
+    def use(target: TextIO | None) -> None:
+        log.flush()
+        log.stream = target
+
+    # On the app's own loop, so that no flush of its timer runs in between.
+    reader.client.portal.call(use, stream)  # type: ignore[union-attr]
     try:
         yield stream
     finally:
-        log.stream = before
+        reader.client.portal.call(use, before)  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
@@ -331,6 +342,76 @@ def test_access_log_can_be_silenced_through_logging(
     caplog.set_level(logging.WARNING, logger=ACCESS_LOGGER)
 
     assert reader.client.get(f"/v1/models/{ACTIVE}").status_code == 200
-    reader.client.app.edge.access_log.flush()  # type: ignore[attr-defined]
+    log: AccessLog = reader.client.app.edge.access_log  # type: ignore[attr-defined]
+    assert reader.client.portal is not None
+    reader.client.portal.call(log.flush)
 
     assert access_log.getvalue() == ""
+
+
+class Broken(io.StringIO):
+    """A stream whose reader went away."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError("the reader went away")
+
+
+def test_a_failing_log_stream_drops_the_batch_without_raising() -> None:
+    log = AccessLog(Broken(), max_lines=2)
+    before = ACCESS_LOG_DROPPED._value.get()
+
+    log.write("GET", "/a", 200, 1.0, "1")  # no event loop: written at once, and lost
+    log.write("GET", "/b", 200, 1.0, "2")
+
+    assert log.dropped == 2
+    assert ACCESS_LOG_DROPPED._value.get() == before + 2
+
+
+def test_batches_are_written_in_pieces_that_end_with_a_line() -> None:
+    writes: list[str] = []
+
+    class Recording(io.StringIO):
+        def write(self, text: str) -> int:
+            writes.append(text)
+            return len(text)
+
+    log = AccessLog(Recording(), max_lines=1000)
+    for i in range(300):
+        log._lines.append(f'{{"n": {i}, "pad": "{"x" * 50}"}}\n')
+    log.write("GET", "/" + "p" * 5000, 200, 1.0, "long")  # one line longer than a piece
+    log.flush()
+
+    assert all(w.endswith("\n") for w in writes)
+    assert all(len(w) <= AccessLog.CHUNK for w in writes if w.count("\n") > 1)
+    assert sum(w.count("\n") for w in writes) == 301
+    assert len(writes) > 1
+
+
+def test_a_flush_pending_on_a_closed_loop_does_not_hold_later_lines() -> None:
+    stream = io.StringIO()
+    log = AccessLog(stream, interval_s=0.05)
+
+    async def one(request_id: str, wait: float) -> None:
+        log.write("GET", "/a", 200, 1.0, request_id)
+        await asyncio.sleep(wait)
+
+    asyncio.run(one("on a loop that closes before the flush", 0))
+    assert stream.getvalue() == ""
+    asyncio.run(one("on the next loop", 0.3))
+
+    assert len(stream.getvalue().splitlines()) == 2
+
+
+def test_lines_waiting_at_shutdown_are_written(serve_seeded: Seeded) -> None:
+    stream = io.StringIO()
+    with instance() as client:
+        log = client.app.edge.access_log  # type: ignore[attr-defined]
+        log.stream, log.interval_s = stream, 3600.0
+        logging.getLogger(ACCESS_LOGGER).setLevel(logging.INFO)
+        try:
+            assert client.get(f"/v1/models/{ACTIVE}").status_code == 200
+            assert stream.getvalue() == "", "held for the interval"
+        finally:
+            logging.getLogger(ACCESS_LOGGER).setLevel(logging.NOTSET)
+
+    assert json.loads(stream.getvalue())["path"] == f"/v1/models/{ACTIVE}"

@@ -61,7 +61,7 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
-        log_config=None,
+        log_config=logs.log_config(),  # applied again in each worker process
         access_log=False,
     )
 
