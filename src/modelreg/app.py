@@ -52,12 +52,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await listener.stop()
-        await store.close()
-        await engine.dispose()
-        edge = getattr(app, "edge", None)
-        if isinstance(edge, Edge) and edge.access_log is not None:
-            edge.access_log.flush()
+        try:
+            await listener.stop()
+            await store.close()
+            await engine.dispose()
+        finally:
+            edge = getattr(app, "edge", None)
+            if isinstance(edge, Edge) and edge.access_log is not None:
+                edge.access_log.flush()
 
 
 class ModelregAPI(FastAPI):
