@@ -128,7 +128,7 @@ def record(server: Server, paths: dict[str, str]) -> dict[str, dict[str, Any]]:
         kept = [
             [name, value]
             for name, value in reply.headers.items()
-            if name in ("content-type", "etag", "deprecation", "sunset", "link")
+            if name in ("content-type", "etag", "vary", "deprecation", "sunset", "link")
         ]
         recorded[path] = {
             "status": reply.status,

@@ -7,6 +7,7 @@ and never sees half of one revision and half of another.
 from __future__ import annotations
 
 import bisect
+import gzip
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,20 @@ Headers = tuple[tuple[bytes, bytes], ...]
 
 
 JSON_TYPE = (b"content-type", b"application/json")
+VARY = (b"vary", b"accept-encoding")
+GZIP = (b"content-encoding", b"gzip")
+# Bodies from this size on are also offered gzip-compressed (a model alone is about 1 KB; the
+# list of 2,000 models, 1.7 MB, compresses to 133 KB in about 10 ms, once per snapshot).
+COMPRESS_FROM = 4096
+GZIP_LEVEL = 6
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A body as sent, with every header that depends on it alone, ready to send."""
+
+    body: bytes
+    head: Headers
 
 
 @dataclass(frozen=True)
@@ -40,10 +55,24 @@ class Rendered:
     # Every header that depends on these bytes alone, content type and length first, ready to
     # send: the fast path adds only the ETag and the request id.
     head: Headers = field(init=False, repr=False, compare=False)
+    compressible: bool = field(init=False, repr=False, compare=False)
+    _gzipped: list[Encoded] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        compressible = len(self.body) >= COMPRESS_FROM
         length = (b"content-length", str(len(self.body)).encode())
-        object.__setattr__(self, "head", (JSON_TYPE, length, *self.headers))
+        vary = (VARY,) if compressible else ()
+        object.__setattr__(self, "head", (JSON_TYPE, length, *vary, *self.headers))
+        object.__setattr__(self, "compressible", compressible)
+        object.__setattr__(self, "_gzipped", [])
+
+    def gzipped(self) -> Encoded:
+        """The body gzip-compressed, made on first use and kept (deterministic: no mtime)."""
+        if not self._gzipped:
+            body = gzip.compress(self.body, GZIP_LEVEL, mtime=0)
+            length = (b"content-length", str(len(body)).encode())
+            self._gzipped.append(Encoded(body, (JSON_TYPE, GZIP, length, VARY, *self.headers)))
+        return self._gzipped[0]
 
 
 @dataclass(frozen=True)
@@ -114,7 +143,8 @@ class Snapshot:
     changes: ChangeLog
     tokens: dict[str, TokenEntry]
     built_at: float
-    etag: bytes
+    etag: bytes  # "<revision>"; the gzip-compressed representations have their own:
+    etag_gzip: bytes  # "<revision>-gzip"
     list_all: Rendered
     models: dict[str, Rendered]
     # Filtered lists by query string, rendered on first use (bounded; dropped with the snapshot).
@@ -251,6 +281,7 @@ def build_snapshot(
         tokens=tokens,
         built_at=time.time(),
         etag=f'"{view.revision}"'.encode(),
+        etag_gzip=f'"{view.revision}-gzip"'.encode(),
         list_all=Rendered(list_all),
         models=models,
     )

@@ -17,11 +17,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelreg.logs import AccessLog, request_id_var
 from modelreg.snapshot import metrics
-from modelreg.snapshot.catalog import Rendered, Snapshot
+from modelreg.snapshot.catalog import VARY, Encoded, Rendered, Snapshot
 from modelreg.snapshot.store import SnapshotStore
 
 REQUEST_ID = b"x-request-id"
 IF_NONE_MATCH = b"if-none-match"
+ACCEPT_ENCODING = b"accept-encoding"
 LIST_ROUTE = "/v1/models"
 MODEL_ROUTE = "/v1/models/{model_id}"
 MODEL_PREFIX = "/v1/models/"
@@ -71,11 +72,14 @@ class Edge:
         started = time.perf_counter()
         given = b""
         if_none_match = None
+        accept_encoding = None
         for name, value in scope["headers"]:
             if name == REQUEST_ID:
                 given = value[:200]
             elif name == IF_NONE_MATCH:
                 if_none_match = value
+            elif name == ACCEPT_ENCODING:
+                accept_encoding = value
         encoded = given or _ids.next()
 
         snapshot = self.store.current
@@ -83,7 +87,15 @@ class Edge:
             hit = _lookup(snapshot, scope["path"], scope["query_string"])
             if hit is not None:
                 route, rendered = hit
-                status = await _respond(send, rendered, snapshot.etag, if_none_match, encoded)
+                sent: Encoded | Rendered = rendered
+                etag = snapshot.etag
+                if (
+                    accept_encoding is not None
+                    and rendered.compressible
+                    and accepts_gzip(accept_encoding)
+                ):
+                    sent, etag = rendered.gzipped(), snapshot.etag_gzip
+                status = await _respond(send, sent, etag, if_none_match, encoded)
                 self._observe("GET", route, status, started, scope["path"], encoded)
                 return
 
@@ -137,19 +149,57 @@ def _lookup(snapshot: Snapshot, path: str, query: bytes) -> tuple[str, Rendered]
 
 
 async def _respond(
-    send: Send, rendered: Rendered, etag: bytes, if_none_match: bytes | None, request_id: bytes
+    send: Send,
+    rendered: Encoded | Rendered,
+    etag: bytes,
+    if_none_match: bytes | None,
+    request_id: bytes,
 ) -> int:
     if if_none_match is not None and (etag in if_none_match or if_none_match.strip() == b"*"):
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 304,
-                "headers": [(b"etag", etag), (REQUEST_ID, request_id)],
-            }
-        )
+        headers = [(b"etag", etag), (REQUEST_ID, request_id)]
+        if isinstance(rendered, Encoded) or rendered.compressible:
+            headers.append(VARY)
+        await send({"type": "http.response.start", "status": 304, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
         return 304
     headers = [*rendered.head, (b"etag", etag), (REQUEST_ID, request_id)]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": rendered.body})
     return 200
+
+
+# Accept-Encoding values seen, and whether they accept gzip: clients send the same few.
+_accepts: dict[bytes, bool] = {}
+
+
+def accepts_gzip(accept_encoding: bytes) -> bool:
+    """Whether an Accept-Encoding header admits gzip (RFC 9110 12.5.3: by name or by `*`, with
+    a q-value above 0)."""
+    known = _accepts.get(accept_encoding)
+    if known is None:
+        known = _parse_accepts_gzip(accept_encoding.decode("latin-1"))
+        if len(_accepts) < 256:
+            _accepts[accept_encoding] = known
+    return known
+
+
+def _parse_accepts_gzip(value: str) -> bool:
+    named: float | None = None
+    star: float | None = None
+    for item in value.split(","):
+        coding, *params = item.split(";")
+        coding = coding.strip().lower()
+        q = 1.0
+        for param in params:
+            key, _, number = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(number.strip())
+                except ValueError:
+                    q = 0.0
+        if coding in ("gzip", "x-gzip"):
+            named = q
+        elif coding == "*":
+            star = q
+    q_value = named if named is not None else star
+    return q_value is not None and q_value > 0
