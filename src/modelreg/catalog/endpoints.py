@@ -28,7 +28,7 @@ from modelreg.config import get_settings
 from modelreg.exceptions import ValidationFailed
 from modelreg.pricing.credits import estimate
 from modelreg.responses import ExactJSONResponse, RawJSONResponse
-from modelreg.snapshot.catalog import list_body
+from modelreg.snapshot.catalog import is_compressible, list_body
 
 router = APIRouter(prefix="/v1", tags=["public"], dependencies=[Depends(public_access)])
 
@@ -69,12 +69,15 @@ async def list_models(
     """Every model matching the filters; all of them when `limit` is not given."""
     etag = f'"{view.revision}"'
     if not_modified(request, etag):
-        return ExactJSONResponse(None, status_code=304, headers={"ETag": etag})
+        # A list may be sent compressed (by the fast path): its 304 says so too.
+        return ExactJSONResponse(
+            None, status_code=304, headers={"ETag": etag, "Vary": "Accept-Encoding"}
+        )
     snapshot = request.app.state.snapshot.current
     key = request.scope["query_string"]
     cached = snapshot.cached(key) if snapshot is not None and snapshot.view is view else None
     if cached is not None:
-        return RawJSONResponse(cached.body, headers={"ETag": etag})
+        return RawJSONResponse(cached.body, headers=_list_headers(etag, cached.body))
     settings = get_settings()
     params = ListParams(
         provider=provider,
@@ -97,7 +100,12 @@ async def list_models(
     body = list_body(view, params, settings.tiers, margin, snapshot.models if current else None)
     if current:
         snapshot.remember(key, body)
-    return RawJSONResponse(body, headers={"ETag": etag})
+    return RawJSONResponse(body, headers=_list_headers(etag, body))
+
+
+def _list_headers(etag: str, body: bytes) -> dict[str, str]:
+    """A list's ETag, and Vary when the fast path would also offer this body compressed."""
+    return {"ETag": etag, "Vary": "Accept-Encoding"} if is_compressible(body) else {"ETag": etag}
 
 
 @router.get("/catalog/changes", response_class=ExactJSONResponse, tags=["public"])
@@ -126,8 +134,9 @@ async def catalog_changes(
 
 
 def not_modified(request: Request, etag: str) -> bool:
-    given = request.headers.get("if-none-match")
-    return given is not None and (given.strip() == "*" or etag in given)
+    # Repeated header lines make one list (RFC 9110 5.3).
+    given = ", ".join(request.headers.getlist("if-none-match"))
+    return bool(given) and (given.strip() == "*" or etag in given)
 
 
 def _served(view: CatalogView, model_id: str) -> PublicModel:

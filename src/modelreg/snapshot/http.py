@@ -76,10 +76,12 @@ class Edge:
         for name, value in scope["headers"]:
             if name == REQUEST_ID:
                 given = value[:200]
-            elif name == IF_NONE_MATCH:
-                if_none_match = value
+            elif name == IF_NONE_MATCH:  # repeated header lines make one list (RFC 9110 5.3)
+                if_none_match = value if if_none_match is None else if_none_match + b", " + value
             elif name == ACCEPT_ENCODING:
-                accept_encoding = value
+                accept_encoding = (
+                    value if accept_encoding is None else accept_encoding + b", " + value
+                )
         encoded = given or _ids.next()
 
         snapshot = self.store.current
@@ -94,8 +96,12 @@ class Edge:
                     and rendered.compressible
                     and accepts_gzip(accept_encoding)
                 ):
-                    sent, etag = rendered.gzipped(), snapshot.etag_gzip
-                status = await _respond(send, sent, etag, if_none_match, encoded)
+                    packed = rendered.gzipped()  # None until a worker thread has made it
+                    if packed is not None or _matches(snapshot.etag_gzip, if_none_match):
+                        sent, etag = packed or rendered, snapshot.etag_gzip
+                status = await _respond(
+                    send, sent, etag, if_none_match, encoded, vary=rendered.compressible
+                )
                 self._observe("GET", route, status, started, scope["path"], encoded)
                 return
 
@@ -148,16 +154,26 @@ def _lookup(snapshot: Snapshot, path: str, query: bytes) -> tuple[str, Rendered]
     return (MODEL_ROUTE, rendered) if rendered is not None else None
 
 
+def _matches(etag: bytes, if_none_match: bytes | None) -> bool:
+    """If-None-Match's weak comparison: the opaque tag anywhere in the list, or `*`."""
+    if if_none_match is None:
+        return False
+    opaque = etag[2:] if etag.startswith(b"W/") else etag
+    return opaque in if_none_match or if_none_match.strip() == b"*"
+
+
 async def _respond(
     send: Send,
     rendered: Encoded | Rendered,
     etag: bytes,
     if_none_match: bytes | None,
     request_id: bytes,
+    *,
+    vary: bool,
 ) -> int:
-    if if_none_match is not None and (etag in if_none_match or if_none_match.strip() == b"*"):
+    if _matches(etag, if_none_match):
         headers = [(b"etag", etag), (REQUEST_ID, request_id)]
-        if isinstance(rendered, Encoded) or rendered.compressible:
+        if vary:
             headers.append(VARY)
         await send({"type": "http.response.start", "status": 304, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
@@ -178,7 +194,7 @@ def accepts_gzip(accept_encoding: bytes) -> bool:
     known = _accepts.get(accept_encoding)
     if known is None:
         known = _parse_accepts_gzip(accept_encoding.decode("latin-1"))
-        if len(_accepts) < 256:
+        if len(_accepts) < 256 and len(accept_encoding) <= 100:
             _accepts[accept_encoding] = known
     return known
 
