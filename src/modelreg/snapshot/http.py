@@ -97,7 +97,9 @@ class Edge:
                     and accepts_gzip(accept_encoding)
                 ):
                     packed = rendered.gzipped()  # None until a worker thread has made it
-                    if packed is not None or _matches(snapshot.etag_gzip, if_none_match):
+                    if packed is not None or (
+                        if_none_match is not None and _matches(snapshot.etag_gzip, if_none_match)
+                    ):
                         sent, etag = packed or rendered, snapshot.etag_gzip
                 status = await _respond(
                     send, sent, etag, if_none_match, encoded, vary=rendered.compressible
@@ -171,7 +173,7 @@ async def _respond(
     *,
     vary: bool,
 ) -> int:
-    if _matches(etag, if_none_match):
+    if if_none_match is not None and _matches(etag, if_none_match):
         headers = [(b"etag", etag), (REQUEST_ID, request_id)]
         if vary:
             headers.append(VARY)
