@@ -54,6 +54,15 @@ class ExactJSONRoute(APIRoute):
         return exact_handler
 
 
+def none_match(etag: bytes, if_none_match: bytes | None) -> bool:
+    """Whether If-None-Match (all its lines joined with ", ") names `etag`: the weak
+    comparison RFC 9110 13.1.2 asks for (`W/` ignored on both sides), or `*`."""
+    if if_none_match is None:
+        return False
+    opaque = etag[2:] if etag.startswith(b"W/") else etag
+    return opaque in if_none_match or if_none_match.strip() == b"*"
+
+
 def parse_if_match(value: str | None) -> int | None:
     """The row version an If-Match names (`"3"`, `W/"3"`); None for absent or `*`."""
     if value is None or value.strip() == "*":

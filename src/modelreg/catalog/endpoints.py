@@ -27,7 +27,7 @@ from modelreg.catalog.reader import CatalogReader, CatalogView
 from modelreg.config import get_settings
 from modelreg.exceptions import ValidationFailed
 from modelreg.pricing.credits import estimate
-from modelreg.responses import ExactJSONResponse, RawJSONResponse
+from modelreg.responses import ExactJSONResponse, RawJSONResponse, none_match
 from modelreg.snapshot.catalog import is_compressible, list_body
 
 router = APIRouter(prefix="/v1", tags=["public"], dependencies=[Depends(public_access)])
@@ -134,9 +134,10 @@ async def catalog_changes(
 
 
 def not_modified(request: Request, etag: str) -> bool:
-    # Repeated header lines make one list (RFC 9110 5.3).
-    given = ", ".join(request.headers.getlist("if-none-match"))
-    return bool(given) and (given.strip() == "*" or etag in given)
+    # Repeated header lines make one list (RFC 9110 5.3); compared as the fast path compares.
+    lines = request.headers.getlist("if-none-match")
+    given = ", ".join(lines).encode("latin-1") if lines else None
+    return none_match(etag.encode(), given)
 
 
 def _served(view: CatalogView, model_id: str) -> PublicModel:

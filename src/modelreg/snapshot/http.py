@@ -16,6 +16,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelreg.logs import AccessLog, request_id_var
+from modelreg.responses import none_match
 from modelreg.snapshot import metrics
 from modelreg.snapshot.catalog import VARY, Encoded, Rendered, Snapshot
 from modelreg.snapshot.store import SnapshotStore
@@ -98,7 +99,7 @@ class Edge:
                 ):
                     packed = rendered.gzipped()  # None until a worker thread has made it
                     if packed is not None or (
-                        if_none_match is not None and _matches(snapshot.etag_gzip, if_none_match)
+                        if_none_match is not None and none_match(snapshot.etag_gzip, if_none_match)
                     ):
                         sent, etag = packed or rendered, snapshot.etag_gzip
                 status = await _respond(
@@ -156,14 +157,6 @@ def _lookup(snapshot: Snapshot, path: str, query: bytes) -> tuple[str, Rendered]
     return (MODEL_ROUTE, rendered) if rendered is not None else None
 
 
-def _matches(etag: bytes, if_none_match: bytes | None) -> bool:
-    """If-None-Match's weak comparison: the opaque tag anywhere in the list, or `*`."""
-    if if_none_match is None:
-        return False
-    opaque = etag[2:] if etag.startswith(b"W/") else etag
-    return opaque in if_none_match or if_none_match.strip() == b"*"
-
-
 async def _respond(
     send: Send,
     rendered: Encoded | Rendered,
@@ -173,7 +166,7 @@ async def _respond(
     *,
     vary: bool,
 ) -> int:
-    if if_none_match is not None and _matches(etag, if_none_match):
+    if if_none_match is not None and none_match(etag, if_none_match):
         headers = [(b"etag", etag), (REQUEST_ID, request_id)]
         if vary:
             headers.append(VARY)
