@@ -451,10 +451,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     harness.stop_on_sigterm()
-    env = harness.environment()
-    admin, kind = harness.server_url(args.database_url)
-    env["database"] = kind
-    env["load_before"] = harness.load_average()
+    admin, env = harness.server_and_environment(args.database_url)
     started = time.perf_counter()
     with harness.fresh_database(admin, f"modelreg_bench_filtered_{os.getpid()}") as url:
         models = catalog_data.load_catalog(url, args.models)

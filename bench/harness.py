@@ -66,6 +66,16 @@ def environment(**extra: Any) -> dict[str, Any]:
     }
 
 
+def server_and_environment(database_url: str | None, **extra: Any) -> tuple[URL, dict[str, Any]]:
+    """The start of a run: the PostgreSQL server to use (see `server_url`) and what the result
+    is measured on, with the server's kind and the load average before the run."""
+    env = environment(**extra)
+    admin, kind = server_url(database_url)
+    env["database"] = kind
+    env["load_before"] = load_average()
+    return admin, env
+
+
 def load_average() -> str:
     """The 1/5/15-minute load averages: other work on the machine shows up here."""
     try:

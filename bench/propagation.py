@@ -479,10 +479,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     harness.stop_on_sigterm()
-    env = harness.environment()
-    admin, kind = harness.server_url(args.database_url)
-    env["database"] = kind
-    env["load_before"] = harness.load_average()
+    admin, env = harness.server_and_environment(args.database_url)
     with tempfile.TemporaryDirectory(prefix="modelreg-bench-propagation-") as tmp:
         results = run(args, admin, Path(tmp))
     env["load_after"] = harness.load_average()

@@ -829,12 +829,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def environment(litellm: Litellm) -> dict[str, Any]:
-    return harness.environment(
-        wrk=harness.wrk_version(), litellm=litellm.version, litellm_unavailable=litellm.reason
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     harness.stop_on_sigterm()
@@ -849,10 +843,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         litellm = ensure_litellm(args.litellm_venv)
         if not litellm.available:
             log(f"LiteLLM unavailable: {litellm.reason}")
-    env = environment(litellm)
-    admin, kind = harness.server_url(args.database_url)
-    env["database"] = kind
-    env["load_before"] = harness.load_average()
+    admin, env = harness.server_and_environment(
+        args.database_url,
+        wrk=harness.wrk_version(),
+        litellm=litellm.version,
+        litellm_unavailable=litellm.reason,
+    )
     started = time.perf_counter()
     results: list[SizeResult] = []
     with tempfile.TemporaryDirectory(prefix="modelreg-bench-read-") as tmp:
