@@ -18,15 +18,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
 from modelreg.config import DEFAULT_TIERS
-from tests.admin.api import (
-    MODELS,
-    PROVIDER,
-    base_meta,
-    create,
-    exact,
-    patch,
-    problem_paths,
-)
+from tests.admin.api import MODELS, create, exact, patch, problem_paths
+from tests.fixtures.models import PROVIDER, base_meta
 
 CREDIT_USD = Decimal("0.001")  # the default worth of one credit in US dollars
 SEEDED = "claude-sonnet-4-5"
