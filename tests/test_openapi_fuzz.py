@@ -48,14 +48,10 @@ FUZZ_SETTINGS = settings(
 Operation = APIOperation[Any, Any, Any, Any]
 
 
-def _admin_token(url: URL) -> str:
-    return issue_token(url, Role.ADMIN, name="openapi-fuzz")
-
-
 @pytest.fixture
 def admin_token(seeded_url: URL) -> str:
     """An admin token, made before the app starts (its snapshot holds the tokens)."""
-    return _admin_token(seeded_url)
+    return issue_token(seeded_url, Role.ADMIN, name="openapi-fuzz")
 
 
 @pytest.fixture
@@ -184,7 +180,7 @@ EDGE_CASES: dict[str, tuple[str, str, object]] = {
 def edge_client(pg: PgServer) -> Iterator[tuple[TestClient, dict[str, str]]]:
     """One app over one seeded database for the edge cases, and admin headers for it."""
     url = pg.seeded_url()
-    token = _admin_token(url)
+    token = issue_token(url, Role.ADMIN, name="openapi-fuzz")
     with serving(url, raise_server_exceptions=False) as client:
         yield client, bearer(token)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx2
 import psycopg
@@ -23,8 +23,6 @@ from modelreg.db import jsonb
 from modelreg.db.engine import async_engine
 from modelreg.db.urls import libpq_conninfo
 from tests.fixtures.http import bearer
-
-T = TypeVar("T")
 
 # Shipped models the tests rely on.
 ACTIVE = "o3"  # active, available, provider openai
