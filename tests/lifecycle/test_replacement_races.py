@@ -127,7 +127,8 @@ def _assert_resolves_to_served(cluster: Cluster, model_ids: list[str]) -> None:
                 body = response.json()
                 assert len(set(body["chain"])) == len(body["chain"]), body["chain"]
                 end = body["model"]
-                assert end["state"] != "archived" and end["available"], end
+                assert end["state"] != "archived", end
+                assert end["available"], end
                 assert end["state"] == "active" or not (end.get("legacy") or {}).get(
                     "replacement_model_id"
                 ), body["chain"]
