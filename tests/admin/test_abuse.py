@@ -19,9 +19,10 @@ from sqlalchemy.engine import URL
 from modelreg.auth.roles import Role
 from modelreg.db.urls import libpq_conninfo
 from tests.admin.api import MODELS, create, exact, patch, problem_paths
-from tests.auth.helpers import bearer, issue_token
-from tests.live import assert_history_agrees
-from tests.snapshot.helpers import poll
+from tests.fixtures.http import bearer
+from tests.fixtures.live import assert_history_agrees
+from tests.fixtures.tokens import issue_token
+from tests.fixtures.waiting import poll
 
 DEEP = 600  # levels of nesting that once reached Python's recursion limit
 SHIPPED = "gpt-4.1"

@@ -22,10 +22,12 @@ from modelreg.catalog import service
 from modelreg.catalog.schemas import ModelCreate
 from modelreg.db.engine import async_engine
 from tests.admin.api import MODELS, model_body
-from tests.auth.helpers import bearer, issue_token
-from tests.live import assert_history_agrees, live_instances
-from tests.pg import PgServer
-from tests.snapshot.helpers import catalog_revision, poll
+from tests.fixtures.databases import PgServer
+from tests.fixtures.http import bearer
+from tests.fixtures.live import assert_history_agrees, live_instances
+from tests.fixtures.tokens import issue_token
+from tests.fixtures.waiting import poll
+from tests.public.instances import catalog_revision
 
 TRIALS = 6
 
