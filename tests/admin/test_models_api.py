@@ -147,16 +147,6 @@ def test_create_reports_top_level_and_meta_errors_together(
     assert {"id", "colour", "meta.contextLength"} <= set(problem_paths(response))
 
 
-def test_create_with_both_prices_zero_and_no_credits_is_refused_at_the_credits(
-    client: TestClient, editor: dict[str, str], fresh_id: str
-) -> None:
-    meta = base_meta(inputCostUsdPerMillionTokens=0, outputCostUsdPerMillionTokens=0)
-
-    response = create(client, editor, {"id": fresh_id, "meta": meta})
-
-    assert problem_paths(response) == ["meta.creditsPer1kTokens"]
-
-
 # POST: created.
 
 
