@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
@@ -107,8 +107,12 @@ def _announce_schema_change(url: URL, before: str | None) -> None:
         engine.dispose()
 
 
-def stamp(url: URL, revision: str) -> None:
-    command.stamp(alembic_config(url), revision)
+def stamp(url: URL, revision: str, *, connection: Connection | None = None) -> None:
+    """Record `revision` as the database's; inside `connection`'s transaction when given."""
+    config = alembic_config(url)
+    if connection is not None:
+        config.attributes["connection"] = connection
+    command.stamp(config, revision)
 
 
 def offline_sql(revision_range: str = "base:head", *, downgrade: bool = False) -> str:
