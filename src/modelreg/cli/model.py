@@ -43,6 +43,10 @@ def _read_json(source: str) -> Any:
         raise ValidationFailed(
             [{"path": "--file", "message": f"cannot read {source}: {exc}"}]
         ) from None
+    return _parse_json(text)
+
+
+def _parse_json(text: str) -> Any:
     try:
         return jsonb.loads(text)
     except ValueError as exc:
@@ -114,13 +118,25 @@ def create(
 @app.command()
 def patch(
     model_id: str,
-    file: Annotated[str, typer.Option("--file", "-f", help="Merge patch JSON ('-': stdin).")],
+    file: Annotated[
+        str | None, typer.Option("--file", "-f", help="Merge patch JSON file ('-': stdin).")
+    ] = None,
+    data: Annotated[
+        str | None, typer.Option("--data", "-d", help="The merge patch itself, as JSON.")
+    ] = None,
     reason: Annotated[str | None, typer.Option("--reason", "-r")] = None,
     if_version: IfVersion = None,
 ) -> None:
-    """Apply an RFC 7396 JSON Merge Patch over name, provider, is_available and meta."""
+    """Apply an RFC 7396 JSON Merge Patch over name, provider, is_available and meta.
+
+    The model's current meta need not be valid (a row `modelreg db verify` reports): the
+    patched result must be."""
     with reported_errors():
-        body = _read_json(file)
+        if (file is None) == (data is None):
+            raise ValidationFailed(
+                [{"path": "--file/--data", "message": "give the patch with one of them"}]
+            )
+        body = _read_json(file) if file is not None else _parse_json(data or "")
 
         async def work(db: AsyncSession) -> Model:
             return await service.patch_model(
