@@ -2,7 +2,8 @@
 `modelreg model patch` command (from 0007_admin on) or an SQL UPDATE (before it).
 
 A value follows from the row where it can (the display name from `name`, at least the `text`
-capability, credits computed from the prices, no maxOutputTokens rather than an impossible one);
+capability, credits computed from the prices, no maxOutputTokens rather than an impossible one;
+the credits of a row from the old table pinned, so that the patch does not compute them again);
 a fact only the operator knows (a context length, a price, a tier) is a `<placeholder>`.
 """
 
@@ -78,6 +79,10 @@ def meta_patch(
             patch[path] = DEFAULTS[path]
         else:
             patch[path] = PLACEHOLDER_HINTS.get(path, f"<{path}>")
+    if computes_credits and "creditsPinned" not in meta and "creditsPinned" not in patch:
+        # A row from the old table: its credits were set by someone, not computed. Pinned, they
+        # stay as they are; unpinned, any patch would compute them again from the prices.
+        patch["creditsPinned"] = True
     return patch
 
 
