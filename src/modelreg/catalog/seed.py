@@ -14,20 +14,8 @@ from modelreg.catalog.schemas import ModelCreate
 from modelreg.catalog.seed_data import load_seed_models
 from modelreg.db import migrate
 from modelreg.db.engine import async_engine
-from modelreg.exceptions import ModelRegError
 
 SEED_ACTOR = Actor(name="seed")
-
-
-class SchemaNotCurrent(ModelRegError):
-    status_code = 409
-    code = "schema_not_current"
-
-    def __init__(self, current: str | None, head: str):
-        super().__init__(
-            f"the database is at revision {current or 'none'}, the catalog needs {head}: "
-            "run `modelreg db upgrade` first"
-        )
 
 
 async def _seed(session: AsyncSession) -> int:
@@ -53,10 +41,7 @@ async def _seed(session: AsyncSession) -> int:
 
 def seed_catalog(url: URL) -> tuple[int, int]:
     """Insert the shipped models that are missing; return (inserted, shipped)."""
-    head = migrate.head_revision()
-    current = migrate.current_revision(url)
-    if current != head:
-        raise SchemaNotCurrent(current, head)
+    migrate.require_head(url)
 
     async def main() -> int:
         engine = async_engine(url)

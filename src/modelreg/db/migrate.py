@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from modelreg.config import get_settings
 from modelreg.db.engine import sync_engine
+from modelreg.db.exceptions import SchemaNotCurrent
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 BASELINE = "0001_baseline"
@@ -143,6 +144,16 @@ def current_revision(url: URL) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+def require_head(url: URL, *, hint: str = "") -> None:
+    """Raise SchemaNotCurrent unless the database is at the head revision."""
+    head = head_revision()
+    current = current_revision(url)
+    if current == head:
+        return
+    known = current is None or current in {revision for revision, _ in history()}
+    raise SchemaNotCurrent(current, head, known=known, hint=hint)
 
 
 def head_revision() -> str:
