@@ -256,7 +256,8 @@ def test_serve_stops_the_server_it_started_on_sigterm_and_ctrl_c(data: Path, sig
         [str(BIN / "modelreg"), "serve", "--migrate", "--port", str(port)],
         env=_env(data),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
     )
     try:
@@ -265,8 +266,13 @@ def test_serve_stops_the_server_it_started_on_sigterm_and_ctrl_c(data: Path, sig
         assert server is not None
         # Ctrl-C reaches the whole foreground process group.
         os.killpg(serve.pid, signum)
-        serve.wait(timeout=120)
+        _, log = serve.communicate(timeout=120)
         _stopped(data, server)
+        # Its log: JSON lines, none with a terminal's colour codes.
+        lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+        assert any("Application startup complete" in line["msg"] for line in lines)
+        assert "\\u001b" not in log
+        assert all("color_message" not in line for line in lines)
     finally:
         if serve.poll() is None:
             serve.kill()

@@ -26,6 +26,8 @@ from modelreg.lifecycle.states import LifecycleAction
 
 app = typer.Typer(help="List, show and change models.", no_args_is_help=True)
 
+PAGE_SIZE = 500  # the admin list's largest page
+
 Reason = Annotated[str, typer.Option("--reason", "-r", help="Why (recorded in the audit log).")]
 IfVersion = Annotated[
     int | None, typer.Option("--if-version", help="Refuse unless the model is at this version.")
@@ -59,12 +61,20 @@ def list_(
     provider: str | None = None,
     output_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Models in every state (filter with --state/--provider)."""
+    """Every model, in every state (filter with --state/--provider)."""
 
     async def work(db: AsyncSession) -> list[Model]:
-        params = AdminListParams(states=tuple(state), provider=provider, limit=500)
-        models, _ = await list_models_page(db, params)
-        return list(models)
+        # Page after page (the admin list's largest page) until there is no next one.
+        models: list[Model] = []
+        after: str | None = None
+        while True:
+            params = AdminListParams(
+                states=tuple(state), provider=provider, limit=PAGE_SIZE, after=after
+            )
+            page, after = await list_models_page(db, params)
+            models.extend(page)
+            if after is None:
+                return models
 
     with reported_errors():
         models = run_in_transaction(work)
