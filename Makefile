@@ -34,6 +34,8 @@ check: $(STAMP) ## Lint, format check, types, dependencies, migration lint, aler
 	$(BIN)/deptry src tests bench
 	$(BIN)/modelreg db sql > $(VENV)/migrations.sql
 	$(BIN)/squawk --config .squawk.toml $(VENV)/migrations.sql
+	@command -v promtool >/dev/null || { echo "promtool not found: it comes with Debian's prometheus package (apt-get install prometheus)"; exit 1; }
+	cd deploy/prometheus && promtool check rules alerts.yml && promtool test rules alerts.test.yml
 
 format: $(STAMP) ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix src tests bench
