@@ -126,6 +126,35 @@ def test_missing_column_incompatible_type_and_not_null_block_with_remedies(
         assert legacy_shape.recorded(conn, legacy_shape.ADOPTED) is None
 
 
+def test_nulls_the_mapping_carries_are_adopted_and_others_block(
+    database_at: Callable[[str | None], URL],
+    engine_for: Callable[[URL], Engine],
+    use_database: Callable[[URL], None],
+) -> None:
+    url = _plain_sql_database(
+        database_at,
+        engine_for,
+        "ALTER TABLE models ALTER COLUMN display_name DROP NOT NULL",
+        "ALTER TABLE models ALTER COLUMN is_deprecated DROP NOT NULL",
+        "UPDATE models SET display_name = NULL, is_deprecated = NULL",
+    )
+    use_database(url)
+    code, _, stderr = _adopt(url)
+    assert code == 1
+    # is_deprecated becomes is_legacy, which cannot be NULL: blocking, with the rows.
+    assert "column is_deprecated: nullable, expected NOT NULL; rows gpt-4o hold NULL" in stderr
+    assert "UPDATE models SET is_deprecated = ... WHERE is_deprecated IS NULL" in stderr
+    # A NULL display name becomes a meta that db verify reports and model patch fixes.
+    assert "column display_name: nullable, expected NOT NULL" in stderr
+    assert "`modelreg db verify` reports" in stderr
+
+    with engine_for(url).begin() as conn:
+        conn.exec_driver_sql("UPDATE models SET is_deprecated = true")
+    code, stdout, _ = _adopt(url)
+    assert code == 0
+    assert "rows holding NULL (gpt-4o)" in stdout
+
+
 def test_no_primary_key_blocks(
     database_at: Callable[[str | None], URL],
     engine_for: Callable[[URL], Engine],
