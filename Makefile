@@ -25,12 +25,13 @@ run: $(STAMP) ## Start the embedded PostgreSQL, migrate, seed and serve on 127.0
 test: $(STAMP) ## Run every test against a real PostgreSQL (embedded unless MODELREG_TEST_DATABASE_URL)
 	$(BIN)/pytest
 
-check: $(STAMP) ## Lint, format check, types, dependencies, migration lint, alert rules
+check: $(STAMP) ## Lint, format check, types, package layers, dependencies, migration lint, alert rules
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/mypy bench/*.py
-	$(BIN)/deptry src --pep621-dev-dependency-groups dev
+	$(BIN)/lint-imports
+	$(BIN)/deptry src --optional-dependencies-dev-groups dev
 	$(BIN)/deptry src tests bench
 	$(BIN)/modelreg db sql > $(VENV)/migrations.sql
 	$(BIN)/squawk --config .squawk.toml $(VENV)/migrations.sql

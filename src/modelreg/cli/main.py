@@ -66,7 +66,7 @@ def serve(
     typer.echo(f"database: {target.render_as_string(hide_password=True)}", err=True)
     with reported_errors():
         if migrate_first:
-            migrate.upgrade(target)
+            db.announce_schema_change(*migrate.upgrade(target))
         migrate.require_head(
             target, hint=" (or `modelreg serve --migrate` where one instance serves)"
         )

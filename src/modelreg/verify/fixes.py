@@ -14,7 +14,8 @@ import shlex
 from decimal import Decimal
 from typing import Any
 
-from modelreg.catalog.meta import CREDIT_KEYS, PRICE_KEYS, TierRestrictionMode
+from modelreg.access.rules import TierRestrictionMode
+from modelreg.catalog.meta import CREDIT_KEYS, PRICE_KEYS
 from modelreg.config import get_settings
 from modelreg.db import jsonb
 
