@@ -25,14 +25,18 @@ run: $(STAMP) ## Start the embedded PostgreSQL, migrate, seed and serve on 127.0
 test: $(STAMP) ## Run every test against a real PostgreSQL (embedded unless MODELREG_TEST_DATABASE_URL)
 	$(BIN)/pytest
 
-check: $(STAMP) ## Lint, format check, types, package layers and migration lint
+check: $(STAMP) ## Lint, format check, types, package layers, dependencies, migration lint, alert rules
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/mypy bench/*.py
 	$(BIN)/lint-imports
+	$(BIN)/deptry src --optional-dependencies-dev-groups dev
+	$(BIN)/deptry src tests bench
 	$(BIN)/modelreg db sql > $(VENV)/migrations.sql
 	$(BIN)/squawk --config .squawk.toml $(VENV)/migrations.sql
+	@command -v promtool >/dev/null || { echo "promtool not found: it comes with Debian's prometheus package (apt-get install prometheus)"; exit 1; }
+	cd deploy/prometheus && promtool check rules alerts.yml && promtool test rules alerts.test.yml
 
 format: $(STAMP) ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix src tests bench

@@ -22,6 +22,7 @@ from modelreg import metrics
 from modelreg.catalog import admin as catalog_admin
 from modelreg.catalog import audit_admin, lifecycle_admin
 from modelreg.config import get_settings
+from modelreg.db import metrics as db_metrics
 from modelreg.db.engine import async_engine
 from modelreg.db.session import register_after_commit
 from modelreg.db.urls import database_url, libpq_conninfo
@@ -114,8 +115,9 @@ def create_app() -> FastAPI:
     async def prometheus(request: Request) -> Response:
         store: SnapshotStore = request.app.state.snapshot
         metrics.SNAPSHOT_AGE.set(store.age_seconds() if store.current else 0)
-        pool: Any = request.app.state.sessionmaker.kw["bind"].pool
-        metrics.DB_POOL_IN_USE.set(pool.checkedout())
+        engine: Any = request.app.state.sessionmaker.kw["bind"]
+        metrics.DB_POOL_IN_USE.set(engine.pool.checkedout())
+        await db_metrics.INDEX_USAGE_COLLECTOR.refresh(engine)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(public.router)

@@ -3,7 +3,6 @@
     ModelRegError(message, status_code, code)
     ├── NotFound                               404 not_found
     ├── ValidationFailed                       422 validation_error (with the path of each field)
-    ├── SchemaNotCurrent                       409 schema_not_current        catalog/seed.py
     ├── catalog/exceptions.py
     │   ├── ModelNotFound (a NotFound)         404 not_found
     │   ├── ModelExists                        409 model_exists
@@ -23,7 +22,8 @@
         ├── DatabaseUnavailable                503 database_unavailable
         └── DatabaseError
             ├── DowngradeWouldLoseData         409 downgrade_would_lose_data
-            └── AdoptionMismatch               409 adoption_mismatch
+            ├── AdoptionMismatch               409 adoption_mismatch
+            └── SchemaNotCurrent               409 schema_not_current
 
 Each carries a stable `code`; the HTTP layer renders them as RFC 9457 problem+json (never a
 stack trace) and the CLI prints the message and exits non-zero.

@@ -21,7 +21,12 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
 
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+    # uvicorn's copy of the message with ANSI colour codes, for its own console formatter.
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):

@@ -14,12 +14,16 @@ from modelreg.auth import models as auth_models
 from modelreg.catalog import models as catalog_models
 from modelreg.db.base import Base
 from modelreg.db.indexes import INDEXES
+from modelreg.db.legacy_shape import TABLE as LEGACY_SHAPE
 
 # Imported for their side effect: each module registers its tables on Base.
 TABLE_MODULES = (audit_models, auth_models, catalog_models)
 # Expression and GIN indexes on `models` are built from modelreg.db.indexes and proven by
 # `db verify` (which compares their definitions exactly); Alembic cannot compare expressions.
 VERIFIED_ELSEWHERE = frozenset(spec.name for spec in INDEXES)
+# The migrations' bookkeeping, no part of the ORM: alembic's version table, and what the old
+# table looked like (kept by `db adopt` and 0006_contract for the downgrades).
+BOOKKEEPING = frozenset(("alembic_version", LEGACY_SHAPE))
 
 
 def metadata() -> MetaData:
@@ -31,8 +35,7 @@ def include_in_comparison(
 ) -> bool:
     if type_ == "index" and name in VERIFIED_ELSEWHERE:
         return False
-    # alembic's own bookkeeping table is no part of the ORM.
-    return not (type_ == "table" and name == "alembic_version")
+    return not (type_ == "table" and name in BOOKKEEPING)
 
 
 def drift(conn: Connection) -> list[Any]:

@@ -11,8 +11,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
 from modelreg.catalog.meta import ModelMeta
-from modelreg.catalog.seed import SchemaNotCurrent, SeedModel, seed_catalog
+from modelreg.catalog.seed import SeedModel, seed_catalog
 from modelreg.db import jsonb
+from modelreg.db.exceptions import SchemaNotCurrent
 from modelreg.verify.report import build_report
 
 EXPECTED_PROVIDERS = {"openai", "anthropic", "google", "mistral", "xai", "meta"}

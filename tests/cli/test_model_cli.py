@@ -17,7 +17,9 @@ from typer.testing import CliRunner, Result
 
 from modelreg.catalog.seed import SeedModel, load_seed_models
 from modelreg.cli.main import app
+from modelreg.cli.model import PAGE_SIZE
 from modelreg.db import jsonb
+from modelreg.db.engine import sync_engine
 
 LEGACY = "gpt-4o"
 REPLACEMENT = "gpt-4.1"  # gpt-4o's replacement
@@ -273,6 +275,30 @@ def test_list_json_lists_every_model_in_every_state(
 
     assert set(listed) == {m.id for m in shipped}
     assert listed[UNAVAILABLE_LEGACY]["is_available"] is False
+
+
+def test_list_pages_through_more_models_than_one_page_holds(
+    seeded_url: URL, runner: CliRunner, shipped: list[SeedModel]
+) -> None:
+    engine = sync_engine(seeded_url)
+    try:
+        with engine.begin() as conn:
+            # Copies of a shipped model under ids that sort among and after the shipped ones.
+            conn.execute(
+                text(
+                    "INSERT INTO models (id, name, provider, meta)"
+                    " SELECT 'bulk-' || lpad(i::text, 4, '0'), 'bulk', 'bulk', m.meta"
+                    " FROM generate_series(1, :n) AS i, models m WHERE m.id = :plain"
+                ),
+                {"n": 2 * PAGE_SIZE + 1, "plain": PLAIN},
+            )
+    finally:
+        engine.dispose()
+    expected = {m.id for m in shipped} | {f"bulk-{i:04d}" for i in range(1, 2 * PAGE_SIZE + 2)}
+
+    assert set(_listed(runner)) == expected
+    assert len(_table_rows(_ok(runner, "model", "list").stdout)) == len(expected)
+    assert set(_listed(runner, "--provider", "bulk")) == expected - {m.id for m in shipped}
 
 
 def test_list_state_legacy_lists_only_legacy_models(

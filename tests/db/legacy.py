@@ -93,15 +93,15 @@ def row_hashes(conn: Connection, *, normalised: bool = False) -> dict[str, str]:
     """md5 of every legacy column of every row, by id.
 
     `normalised` applies the documented normalisations of the contract downgrade (NULL
-    description and version become '', NULL capabilities an empty array), to compare a database
-    that went through it with one that did not.
+    description and version become '', NULL capabilities and allowed_tiers an empty array), to
+    compare a database that went through it with one that did not.
     """
     expressions = []
     for column in HASHED:
         if normalised and column in ("description", "version"):
             expressions.append(f"coalesce({column}, '')")
-        elif normalised and column == "capabilities":
-            expressions.append("coalesce(capabilities, '{}')")
+        elif normalised and column in ("capabilities", "allowed_tiers"):
+            expressions.append(f"coalesce({column}, '{{}}')")
         else:
             expressions.append(column)
     rows = conn.execute(

@@ -60,7 +60,11 @@ def test_null_meta_fails_naming_the_row(
     report = _report(engine)
     assert report.ok is False
     assert report.null_meta == 1
-    assert report.failures["null_meta"] == [{"id": "hollow"}]
+    [failure] = report.failures["null_meta"]
+    assert failure["id"] == "hollow"
+    with engine.begin() as conn:  # the fix it prints, as printed
+        conn.exec_driver_sql(failure["fix"])
+    assert _report(engine).null_meta == 0
 
 
 def test_missing_key_fails_naming_the_row_and_key(good: Engine) -> None:
@@ -68,7 +72,9 @@ def test_missing_key_fails_naming_the_row_and_key(good: Engine) -> None:
     report = _report(good)
     assert report.ok is False
     assert report.missing_required == 1
-    assert report.failures["missing_required"] == [{"id": "keyless", "missing": ["requiredTier"]}]
+    [failure] = report.failures["missing_required"]
+    assert (failure["id"], failure["missing"]) == ("keyless", ["requiredTier"])
+    assert failure["fix"].startswith("modelreg model patch keyless --data ")
 
 
 @pytest.mark.parametrize(
@@ -182,8 +188,17 @@ def test_cli_json_report_and_exit_code(
         "definition",
         "expected",
         "matches",
+        "scans",
     }
-    assert set(body["queries"][0]) >= {"name", "sql", "expected_index", "uses_index", "plan"}
+    assert set(body["queries"][0]) >= {
+        "name",
+        "sql",
+        "expected_index",
+        "uses_index",
+        "plan",
+        "settings",
+    }
+    assert all(isinstance(i["scans"], int) for i in body["indexes"])
 
     _insert(good, "broken", {**GOOD_META, "contextLength": 0})
     failed = CliRunner().invoke(app, ["db", "verify"])

@@ -18,7 +18,6 @@ from modelreg.catalog.meta import ModelMeta
 from modelreg.catalog.schemas import MODEL_ID_PATTERN, ModelCreate
 from modelreg.db import jsonb, migrate
 from modelreg.db.engine import async_engine
-from modelreg.exceptions import ModelRegError
 
 SEED_ACTOR = Actor(name="seed")
 
@@ -45,17 +44,6 @@ def load_seed_models() -> list[SeedModel]:
     return [SeedModel.model_validate(entry) for entry in document["models"]]
 
 
-class SchemaNotCurrent(ModelRegError):
-    status_code = 409
-    code = "schema_not_current"
-
-    def __init__(self, current: str | None, head: str):
-        super().__init__(
-            f"the database is at revision {current or 'none'}, the catalog needs {head}: "
-            "run `modelreg db upgrade` first"
-        )
-
-
 async def _seed(session: AsyncSession) -> int:
     inserted = 0
     # Replacements first, so that every legacy model's replacement exists when it is added.
@@ -79,10 +67,7 @@ async def _seed(session: AsyncSession) -> int:
 
 def seed_catalog(url: URL) -> tuple[int, int]:
     """Insert the shipped models that are missing; return (inserted, shipped)."""
-    head = migrate.head_revision()
-    current = migrate.current_revision(url)
-    if current != head:
-        raise SchemaNotCurrent(current, head)
+    migrate.require_head(url)
 
     async def main() -> int:
         engine = async_engine(url)

@@ -198,9 +198,12 @@ async def patch_model(
     if errors:
         raise ValidationFailed(errors)
     touched = list(meta_patch) if isinstance(meta_patch, dict) else []
-    meta = validated_meta(merged.get("meta"), touched=touched, previous=model.meta)
+    # The current meta may be invalid, even not an object (a legacy row the mapping could not
+    # make valid): only the patched result has to be valid.
+    current = model.meta if isinstance(model.meta, dict) else None
+    meta = validated_meta(merged.get("meta"), touched=touched, previous=current)
     if any(key in touched for key in LEGACY_KEYS):
-        await check_legacy_info(session, model_id, meta, before=model.meta)
+        await check_legacy_info(session, model_id, meta, before=current)
     if model.is_archived and merged["is_available"] is True and not model.is_available:
         raise ModelIsArchived(model_id, "making it available")
     model.name = merged["name"]

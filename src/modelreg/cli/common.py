@@ -29,5 +29,7 @@ def reported_errors() -> Iterator[None]:
     try:
         yield
     except ModelRegError as exc:
-        err_console.print(f"[red]error[/red] ({exc.code}): {escape(exc.message)}", markup=True)
+        err_console.print(
+            f"[red]error[/red] ({exc.code}): {escape(exc.message)}", markup=True, soft_wrap=True
+        )
         raise typer.Exit(1) from None

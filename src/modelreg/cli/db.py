@@ -121,31 +121,60 @@ def sql(
 def adopt() -> None:
     """Take over a database whose models table another tool created in the baseline shape.
 
-    Checks the table column by column; on a match, stamps it at 0001_baseline so that
-    `modelreg db upgrade` can take it forward. On any difference, lists them and stamps nothing.
+    Compares the table with the baseline. Compatible differences (timestamp precision and time
+    zone, defaults, a wider varchar, extra indexes, unused extra enum labels) are listed with how
+    each is handled, the shape is recorded (a downgrade to 0001_baseline gives it back) and the
+    database is stamped at 0001_baseline. Any blocking difference (a missing column, an
+    incompatible type, enum labels rows use that the baseline lacks, no primary key) is listed
+    with its remedy, and nothing is stamped.
     """
     target = url()
     engine = sync_engine(target)
     try:
         with engine.connect() as conn, conn.begin():
             try:
-                differences = adoption.check(conn)
+                assessment = adoption.check(conn)
             except adoption.AlreadyManaged as exc:
                 console.print(str(exc))
                 return
+            if assessment.blocking:
+                _print_blocking(assessment)
+                raise typer.Exit(1)
+            adoption.adopt(conn)
+            migrate.stamp(target, migrate.BASELINE, connection=conn)
     finally:
         engine.dispose()
-    if differences:
-        err_console.print("[red]the models table does not match the baseline schema:[/red]")
-        for difference in differences:
-            err_console.print(f"  - {difference}", markup=False)
-        err_console.print("nothing was stamped")
-        raise typer.Exit(1)
-    migrate.stamp(target, migrate.BASELINE)
-    console.print(
-        f"adopted: models matches the baseline; stamped {migrate.BASELINE}. "
-        "Next: modelreg db upgrade"
+    if assessment.compatible:
+        console.print(
+            f"adopted, with {len(assessment.compatible)} compatible difference(s) from the "
+            "baseline:"
+        )
+        _print_differences(assessment.compatible, "handled")
+    else:
+        console.print("adopted: models matches the baseline.")
+    console.print(f"stamped {migrate.BASELINE}. Next: modelreg db upgrade", markup=False)
+
+
+def _print_differences(
+    differences: list[adoption.Difference], label: str, *, err: bool = False
+) -> None:
+    out = err_console if err else console
+    for difference in differences:
+        out.print(f"  - {difference}", markup=False, soft_wrap=True)
+        out.print(f"      {label}: {difference.action}", markup=False, soft_wrap=True)
+
+
+def _print_blocking(assessment: adoption.Assessment) -> None:
+    err_console.print(
+        f"[red]the models table cannot be adopted:[/red] {len(assessment.blocking)} blocking "
+        "difference(s) from the baseline schema",
+        soft_wrap=True,
     )
+    _print_differences(assessment.blocking, "remedy", err=True)
+    if assessment.compatible:
+        err_console.print("compatible (would be adopted as they are):")
+        _print_differences(assessment.compatible, "handled", err=True)
+    err_console.print("nothing was stamped")
 
 
 class ReportFormat(StrEnum):

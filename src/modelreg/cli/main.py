@@ -47,13 +47,29 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    migrate_first: Annotated[
+        bool,
+        typer.Option(
+            "--migrate",
+            help="Upgrade the database to the head revision first (one instance only: with "
+            "several, run `modelreg db upgrade` once from the deploy instead).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the HTTP API (uvicorn)."""
     import uvicorn
 
+    from modelreg.db import migrate
+
     settings = get_settings()
     target = url()  # starts the embedded server in this process, before the workers
     typer.echo(f"database: {target.render_as_string(hide_password=True)}", err=True)
+    with reported_errors():
+        if migrate_first:
+            db.announce_schema_change(*migrate.upgrade(target))
+        migrate.require_head(
+            target, hint=" (or `modelreg serve --migrate` where one instance serves)"
+        )
     logs.configure()
     uvicorn.run(
         "modelreg.app:create_app",

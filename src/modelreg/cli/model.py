@@ -26,6 +26,8 @@ from modelreg.listing import ListParams, check_states
 
 app = typer.Typer(help="List, show and change models.", no_args_is_help=True)
 
+PAGE_SIZE = 500  # the admin list's largest page
+
 Reason = Annotated[str, typer.Option("--reason", "-r", help="Why (recorded in the audit log).")]
 IfVersion = Annotated[
     int | None, typer.Option("--if-version", help="Refuse unless the model is at this version.")
@@ -43,6 +45,10 @@ def _read_json(source: str) -> Any:
         raise ValidationFailed(
             [{"path": "--file", "message": f"cannot read {source}: {exc}"}]
         ) from None
+    return _parse_json(text)
+
+
+def _parse_json(text: str) -> Any:
     try:
         return jsonb.loads(text)
     except ValueError as exc:
@@ -55,12 +61,20 @@ def list_(
     provider: str | None = None,
     output_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Models in every state (filter with --state/--provider)."""
+    """Every model, in every state (filter with --state/--provider)."""
 
     async def work(db: AsyncSession) -> list[Model]:
-        params = ListParams(states=check_states(state), provider=provider, limit=500)
-        models, _ = await service.list_models_page(db, params)
-        return list(models)
+        # Page after page (the admin list's largest page) until there is no next one.
+        models: list[Model] = []
+        after: str | None = None
+        while True:
+            params = ListParams(
+                states=check_states(state), provider=provider, limit=PAGE_SIZE, after=after
+            )
+            page, after = await service.list_models_page(db, params)
+            models.extend(page)
+            if after is None:
+                return models
 
     with reported_errors():
         models = run_in_transaction(work)
@@ -114,13 +128,25 @@ def create(
 @app.command()
 def patch(
     model_id: str,
-    file: Annotated[str, typer.Option("--file", "-f", help="Merge patch JSON ('-': stdin).")],
+    file: Annotated[
+        str | None, typer.Option("--file", "-f", help="Merge patch JSON file ('-': stdin).")
+    ] = None,
+    data: Annotated[
+        str | None, typer.Option("--data", "-d", help="The merge patch itself, as JSON.")
+    ] = None,
     reason: Annotated[str | None, typer.Option("--reason", "-r")] = None,
     if_version: IfVersion = None,
 ) -> None:
-    """Apply an RFC 7396 JSON Merge Patch over name, provider, is_available and meta."""
+    """Apply an RFC 7396 JSON Merge Patch over name, provider, is_available and meta.
+
+    The model's current meta need not be valid (a row `modelreg db verify` reports): the
+    patched result must be."""
     with reported_errors():
-        body = _read_json(file)
+        if (file is None) == (data is None):
+            raise ValidationFailed(
+                [{"path": "--file/--data", "message": "give the patch with one of them"}]
+            )
+        body = _read_json(file) if file is not None else _parse_json(data or "")
 
         async def work(db: AsyncSession) -> Model:
             return await service.patch_model(

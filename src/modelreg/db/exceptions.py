@@ -51,3 +51,25 @@ class AdoptionMismatch(DatabaseError):
             f"the existing models table does not match the baseline schema "
             f"({len(self.differences)} difference(s)); nothing was stamped:\n{listed}"
         )
+
+
+class SchemaNotCurrent(DatabaseError):
+    """The database is not at the revision this modelreg needs."""
+
+    code = "schema_not_current"
+
+    def __init__(self, current: str | None, head: str, *, known: bool = True, hint: str = ""):
+        self.current = current
+        self.head = head
+        if not known:
+            message = (
+                f"the database is at revision {current}, which this modelreg does not know (a "
+                f"newer modelreg migrated it); this one needs {head}: run the newer modelreg"
+            )
+        else:
+            found = current or "none (not migrated)"
+            message = (
+                f"the database is at revision {found}; modelreg needs {head}: "
+                f"run `modelreg db upgrade` first{hint}"
+            )
+        super().__init__(message)

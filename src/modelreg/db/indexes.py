@@ -1,8 +1,11 @@
-"""The indexes the catalog's queries rely on: built by 0004_indexes, checked by `db verify`."""
+"""The indexes the catalog's queries rely on: built by 0004_indexes, checked by `db verify`,
+their use counted in /metrics."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from sqlalchemy import bindparam, text
 
 
 @dataclass(frozen=True)
@@ -57,3 +60,18 @@ INDEXES: tuple[IndexSpec, ...] = (
         " USING gin (((meta -> 'capabilities'::text)))",
     ),
 )
+
+
+# How often PostgreSQL has used each of them, and the models table (since its statistics were
+# last reset): rows of (kind, name, scans), kind being 'index' or 'table'.
+INDEX_USAGE = text(
+    "SELECT 'index' AS kind, i.indexrelname::text AS name, i.idx_scan AS scans"
+    " FROM pg_stat_user_indexes i"
+    " WHERE i.relid = to_regclass('models') AND i.indexrelname = ANY(CAST(:names AS text[]))"
+    " UNION ALL"
+    " SELECT 'table', 'sequential', t.seq_scan FROM pg_stat_user_tables t"
+    " WHERE t.relid = to_regclass('models')"
+    " UNION ALL"
+    " SELECT 'table', 'index', coalesce(t.idx_scan, 0) FROM pg_stat_user_tables t"
+    " WHERE t.relid = to_regclass('models')"
+).bindparams(bindparam("names", value=[index.name for index in INDEXES]))

@@ -13,11 +13,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from modelreg.config import get_settings
 from modelreg.db.engine import sync_engine
+from modelreg.db.exceptions import SchemaNotCurrent
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 BASELINE = "0001_baseline"
@@ -87,8 +89,12 @@ def downgrade(
     return before, current_revision(url)
 
 
-def stamp(url: URL, revision: str) -> None:
-    command.stamp(alembic_config(url), revision)
+def stamp(url: URL, revision: str, *, connection: Connection | None = None) -> None:
+    """Record `revision` as the database's; inside `connection`'s transaction when given."""
+    config = alembic_config(url)
+    if connection is not None:
+        config.attributes["connection"] = connection
+    command.stamp(config, revision)
 
 
 def offline_sql(revision_range: str = "base:head", *, downgrade: bool = False) -> str:
@@ -119,6 +125,16 @@ def current_revision(url: URL) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+def require_head(url: URL, *, hint: str = "") -> None:
+    """Raise SchemaNotCurrent unless the database is at the head revision."""
+    head = head_revision()
+    current = current_revision(url)
+    if current == head:
+        return
+    known = current is None or current in {revision for revision, _ in history()}
+    raise SchemaNotCurrent(current, head, known=known, hint=hint)
 
 
 def head_revision() -> str:

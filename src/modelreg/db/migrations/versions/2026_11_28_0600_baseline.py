@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from alembic import op
 
-from modelreg.db import baseline
+from modelreg.db import baseline, legacy_shape
 from modelreg.db.ddl import set_local_lock_timeout
 
 revision = "0001_baseline"
@@ -32,3 +32,5 @@ def downgrade() -> None:
     set_local_lock_timeout()
     for statement in baseline.DROP:
         op.execute(statement)
+    # What `db adopt` recorded about the table is moot once the table is gone.
+    op.execute(legacy_shape.DROP_TABLE)

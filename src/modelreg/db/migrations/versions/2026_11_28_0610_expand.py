@@ -8,6 +8,9 @@ After this revision an application writing the old columns and one writing `meta
 by side: the trigger `models_sync_legacy_columns` maps every write onto the other shape (see
 `modelreg.db.legacy_sync`). `meta` stays nullable, guarded by a NOT VALID check that already
 applies to every new write; 0005_validate proves it for old rows.
+
+An adopted table (`modelreg db adopt`) gets what modelreg relies on: `timestamptz` timestamps
+and `DEFAULT now()` on both; the downgrade gives back what was adopted.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 from alembic import op
 from sqlalchemy import text
 
-from modelreg.db import legacy_sync
+from modelreg.db import legacy_shape, legacy_sync
 from modelreg.db.ddl import is_offline, set_local_lock_timeout
 from modelreg.db.exceptions import DowngradeWouldLoseData
 
@@ -56,16 +59,33 @@ def upgrade() -> None:
     )
     op.execute(legacy_sync.CREATE_FUNCTIONS)
     op.execute(legacy_sync.CREATE_TRIGGER)
+    # On a table modelreg created this changes nothing. An adopted one may have timestamps
+    # without time zone (ORMs store UTC in them: read as UTC, which under a UTC session needs no
+    # table rewrite) and no default on updated_at, where modelreg's inserts rely on now().
+    op.execute("SET LOCAL TimeZone = 'UTC'")
+    op.execute(
+        "-- squawk-ignore changing-column-type\n"
+        "ALTER TABLE models ALTER COLUMN created_at TYPE timestamptz,"
+        " ALTER COLUMN updated_at TYPE timestamptz,"
+        " ALTER COLUMN created_at SET DEFAULT now(), ALTER COLUMN updated_at SET DEFAULT now()"
+    )
 
 
 def downgrade() -> None:
     set_local_lock_timeout()
+    # An adopted table goes back to what was adopted (offline scripts: the baseline's shape).
+    adopted = None if is_offline() else legacy_shape.recorded(op.get_bind(), legacy_shape.ADOPTED)
+    not_null = [
+        col
+        for col in BASELINE_NOT_NULL
+        if adopted is None or col not in adopted.columns or adopted.columns[col].not_null
+    ]
     if not is_offline():
-        _refuse_lossy_downgrade()
+        _refuse_lossy_downgrade(not_null)
     op.execute(legacy_sync.DROP_TRIGGER)
     op.execute(legacy_sync.DROP_FUNCTIONS)
     # NOT NULL the cheap way: a validated CHECK lets SET NOT NULL skip its own table scan.
-    for col in BASELINE_NOT_NULL:
+    for col in not_null:
         op.execute(
             f"ALTER TABLE models ADD CONSTRAINT models_{col}_not_null"
             f" CHECK ({col} IS NOT NULL) NOT VALID"
@@ -77,12 +97,28 @@ def downgrade() -> None:
     op.execute(
         "ALTER TABLE models DROP COLUMN meta, DROP COLUMN is_archived, DROP COLUMN is_legacy"
     )
+    if adopted is not None:
+        _restore_adopted(adopted)
 
 
-def _refuse_lossy_downgrade() -> None:
+def _restore_adopted(adopted: legacy_shape.Shape) -> None:
+    """Types and defaults as adopted (the timestamps and their defaults, which the upgrade set)."""
+    current = legacy_shape.read(op.get_bind())
+    clauses = [
+        clause
+        for name, wanted in adopted.columns.items()
+        if name in current.columns
+        for clause in legacy_shape.restore_column_sql(current.columns[name], wanted)
+    ]
+    if clauses:
+        op.execute("SET LOCAL TimeZone = 'UTC'")
+        op.execute("ALTER TABLE models " + ", ".join(clauses))
+
+
+def _refuse_lossy_downgrade(not_null: list[str]) -> None:
     """Stop before dropping `meta` if any row holds what only the new schema can carry."""
     legacy_keys = "ARRAY[" + ", ".join(f"'{k}'" for k in legacy_sync.LEGACY_META_KEYS) + "]"
-    null_columns = " OR ".join(f"{col} IS NULL" for col in BASELINE_NOT_NULL)
+    null_columns = " OR ".join(f"{col} IS NULL" for col in not_null) or "false"
     rows = op.get_bind().execute(
         text(
             f"""
