@@ -126,6 +126,7 @@ def run(
         result.updated += int(row.updated)
         result.scanned += int(row.scanned)
         if progress is not None:
-            progress(min(result.scanned, total), total)
+            # Rows inserted meanwhile can take the count past the one taken at the start.
+            progress(result.scanned, max(total, result.scanned))
         size = sizer.next_size(size, seconds)
     return result

@@ -15,7 +15,7 @@ from alembic import context, op
 
 from modelreg.config import get_settings
 from modelreg.db import backfill
-from modelreg.db.ddl import is_offline, lock_timeout_ms, set_local_lock_timeout
+from modelreg.db.ddl import is_offline, lock_timeout_ms, set_local_lock_timeout, vacuum_analyze
 
 revision = "0003_backfill"
 down_revision = "0002_expand"
@@ -43,8 +43,7 @@ def upgrade() -> None:
             )
     # Every row was just rewritten: vacuum now, so that an autovacuum triggered by it is not
     # running when the next revisions ask for their (brief) exclusive locks.
-    with op.get_context().autocommit_block():
-        op.execute("VACUUM (ANALYZE) models")
+    vacuum_analyze("models")
 
 
 def downgrade() -> None:
