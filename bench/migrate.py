@@ -969,7 +969,11 @@ class Figures:
             "backfill": {
                 **self.backfill.as_dict(),
                 "scanned": r.backfill_scanned,
-                "batch_rows": self.batch_rows.as_dict(),
+                "batch_rows": {
+                    "p50": self.batch_rows.p50_ms,
+                    "min": self.batch_rows_min,
+                    "max": self.batch_rows.max_ms,
+                },
                 "batch_ms": [round(ms, 3) for ms, _ in r.backfill_batches],
                 "batch_sizes": [n for _, n in r.backfill_batches],
             },

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL
 
 from modelreg.db import backfill, jsonb, migrate
@@ -275,3 +277,47 @@ def test_interrupted_adaptive_backfill_resumes_with_nothing_missed(
 def test_next_batch_size(size: int, seconds: float, expected: int) -> None:
     sizer = backfill.BatchSizer(max_size=1000, budget_s=0.1)
     assert sizer.next_size(size, seconds) == expected
+
+
+def _lock_on_models_waited_for(conn: Connection, seconds: float) -> bool:
+    conn.commit()  # a fresh snapshot of pg_locks
+    found = conn.execute(
+        text(
+            "SELECT 1 FROM pg_locks WHERE relation = 'models'::regclass AND NOT granted"
+            " AND clock_timestamp() - waitstart > make_interval(secs => :seconds)"
+        ),
+        {"seconds": seconds},
+    )
+    return found.first() is not None
+
+
+def test_backfill_waits_behind_an_autovacuum_of_models_instead_of_timing_out(
+    database_at: Callable[[str], URL], engine_for: Callable[[URL], Engine]
+) -> None:
+    """The closing VACUUM needs the SHARE UPDATE EXCLUSIVE lock an autovacuum holds (here, a
+    session holding it): it waits past the migration's lock_timeout (250 ms) instead of giving
+    up and having the whole revision retried."""
+    url, engine = _expanded_with(ROWS, database_at, engine_for)
+    retries: list[int] = []
+    failures: list[BaseException] = []
+
+    def upgrade() -> None:
+        try:
+            migrate.upgrade(url, "0003_backfill", on_retry=lambda n, _: retries.append(n))
+        except BaseException as exc:
+            failures.append(exc)
+
+    worker = threading.Thread(target=upgrade)
+    with engine.connect() as holder, engine.connect() as watcher:
+        holder.execute(text("LOCK TABLE models IN SHARE UPDATE EXCLUSIVE MODE"))
+        worker.start()
+        deadline = time.monotonic() + 60
+        while not _lock_on_models_waited_for(watcher, 1.0) and time.monotonic() < deadline:
+            worker.join(timeout=0.05)
+        holder.rollback()
+    worker.join(timeout=60)
+
+    assert not failures
+    assert retries == []
+    assert migrate.current_revision(url) == "0003_backfill"
+    assert all(meta is not None for *_, meta in _state(engine))
