@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -52,26 +53,33 @@ Clock = Callable[[], float]
 
 @dataclass
 class BatchSizer:
-    """The next batch's size from how long the last one took, as GitLab's batched background
+    """The next batch's size from how long the last ones took, as GitLab's batched background
     migrations size theirs.
 
-    The aim is a batch of `TARGET_SHARE` of the budget, which leaves room for a batch that
-    runs slower than its predecessor (a busy machine, a checkpoint) to stay within the budget.
-    A batch that took longer than the aim shrinks the next in proportion, at once; one that was
-    quicker grows the next by at most `MAX_GROWTH`, never beyond `max_size`.
+    The aim is a batch of `TARGET_SHARE` of the budget at the slowest rate (seconds per row) of
+    the last `WINDOW` batches: the room left lets a batch slower than those stay within the
+    budget, and one quick batch among slow ones does not make the next one large. A batch that
+    took longer than the aim shrinks the next in proportion, at once; quicker ones let the next
+    grow by at most `MAX_GROWTH`, never beyond `max_size`.
     """
 
     TARGET_SHARE = 0.5
     MAX_GROWTH = 1.2
+    WINDOW = 5
 
     max_size: int
     budget_s: float
     min_size: int = 1
+    _rates: deque[float] = field(
+        default_factory=lambda: deque(maxlen=BatchSizer.WINDOW), init=False, repr=False
+    )
 
     def next_size(self, size: int, seconds: float) -> int:
+        self._rates.append(seconds / max(size, 1))
         grown = math.ceil(size * self.MAX_GROWTH)
-        if seconds > 0:
-            grown = min(grown, math.floor(size * self.budget_s * self.TARGET_SHARE / seconds))
+        slowest = max(self._rates)
+        if slowest > 0:
+            grown = min(grown, math.floor(self.budget_s * self.TARGET_SHARE / slowest))
         return max(self.min_size, min(self.max_size, grown))
 
 
@@ -106,7 +114,7 @@ def run(
     """Backfill every row; `conn` must be in autocommit mode (each batch commits on its own).
 
     Batches start at `batch_size` rows, which is also the largest they grow to, and adapt so
-    that each takes about half of `budget_ms`.
+    that each takes about half of `budget_ms` (see `BatchSizer`).
     """
     total = int(conn.execute(text("SELECT count(*) FROM models")).scalar_one())
     conn.execute(text(f"SET lock_timeout = '{lock_timeout_ms}ms'"))
