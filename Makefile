@@ -25,11 +25,12 @@ run: $(STAMP) ## Start the embedded PostgreSQL, migrate, seed and serve on 127.0
 test: $(STAMP) ## Run every test against a real PostgreSQL (embedded unless MODELREG_TEST_DATABASE_URL)
 	$(BIN)/pytest
 
-check: $(STAMP) ## Lint, format check, types and migration lint
+check: $(STAMP) ## Lint, format check, types, package layers and migration lint
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/mypy bench/*.py
+	$(BIN)/lint-imports
 	$(BIN)/modelreg db sql > $(VENV)/migrations.sql
 	$(BIN)/squawk --config .squawk.toml $(VENV)/migrations.sql
 

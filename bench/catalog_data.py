@@ -20,7 +20,7 @@ import psycopg
 from sqlalchemy.engine import URL
 
 from harness import log
-from modelreg.catalog.credits import fill_credits
+from modelreg.catalog.credit_fill import fill_credits
 from modelreg.catalog.meta import ModelMeta
 from modelreg.config import get_settings
 from modelreg.db import jsonb

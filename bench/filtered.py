@@ -191,7 +191,8 @@ def selection_alone(app: Any, args: argparse.Namespace) -> Series:
     """`select_models` over the app's current snapshot, with no HTTP and no JSON."""
     series = Series("select_models(...) alone, in memory", "public", "GET /healthz")
     try:
-        from modelreg.catalog.query import ListParams, select_models
+        from modelreg.listing import ListParams
+        from modelreg.public.filters import select_models
 
         view = app.state.snapshot.view()
         settings = get_settings()

@@ -30,6 +30,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from modelreg.app import create_app
+from modelreg.audit.schemas import Actor
 from modelreg.auth.roles import Role
 from modelreg.auth.service import create_token
 from modelreg.catalog.seed import seed_catalog
@@ -58,7 +59,7 @@ async def _admin_token(url: URL) -> str:
         factory = async_sessionmaker(engine, expire_on_commit=False)
         async with factory() as session, session.begin():
             _, secret = await create_token(
-                session, name="openapi-fuzz", role=Role.ADMIN, created_by="test"
+                session, name="openapi-fuzz", role=Role.ADMIN, actor=Actor(name="test")
             )
             return secret
     finally:

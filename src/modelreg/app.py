@@ -1,7 +1,8 @@
 """The HTTP application: `create_app()` and its lifespan.
 
 Start-up: database engine -> catalog snapshot loaded (pre-warm; the instance is not ready
-before) -> LISTEN/NOTIFY listener. The public `/v1` API reads only the snapshot.
+before) -> LISTEN/NOTIFY listener. The read side (`public/`, `/v1`) reads only the snapshot;
+the write side (`catalog/`, `/admin/v1`) writes through the services.
 """
 
 from __future__ import annotations
@@ -17,20 +18,20 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import modelreg
-from modelreg.audit import admin as audit_admin
+from modelreg import metrics
 from modelreg.catalog import admin as catalog_admin
-from modelreg.catalog import endpoints as public
+from modelreg.catalog import audit_admin, lifecycle_admin
 from modelreg.config import get_settings
 from modelreg.db.engine import async_engine
+from modelreg.db.session import register_after_commit
 from modelreg.db.urls import database_url, libpq_conninfo
 from modelreg.exceptions import install_problem_handlers
-from modelreg.lifecycle import admin as lifecycle_admin
 from modelreg.logs import AccessLog
+from modelreg.public import endpoints as public
+from modelreg.public.edge import Edge
+from modelreg.public.listener import CatalogListener
+from modelreg.public.store import SnapshotStore
 from modelreg.responses import ExactJSONResponse
-from modelreg.snapshot import metrics
-from modelreg.snapshot.http import Edge
-from modelreg.snapshot.listener import CatalogListener
-from modelreg.snapshot.store import SnapshotStore
 
 
 @asynccontextmanager
@@ -94,6 +95,8 @@ def create_app() -> FastAPI:
     # edge middleware can hold it.
     store = SnapshotStore(engine=None, settings=settings)  # type: ignore[arg-type]
     app.state.snapshot = store
+    # Read your writes: the instance that took a write serves it before it answers.
+    register_after_commit(app, store.catch_up_after_write)
     install_problem_handlers(app)
 
     @app.get("/healthz", tags=["health"])

@@ -78,7 +78,7 @@ class SnapshotSettings(BaseModel):
     # How many recent changes /v1/catalog/changes can report.
     changes_retained: int = Field(default=10_000, gt=0)
     # Pause the cyclic garbage collector while a snapshot is built and freeze the surviving
-    # heap after each build, so that collections skip it (see modelreg.snapshot.heap): no
+    # heap after each build, so that collections skip it (see modelreg.public.gc_tuning): no
     # pauses of tens of milliseconds under load, and large builds twice as fast.
     gc_tuning: bool = True
 

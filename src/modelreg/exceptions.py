@@ -5,23 +5,25 @@
     ├── ValidationFailed                       422 validation_error (with the path of each field)
     ├── SchemaNotCurrent                       409 schema_not_current        catalog/seed.py
     ├── catalog/exceptions.py
+    │   ├── ModelNotFound (a NotFound)         404 not_found
     │   ├── ModelExists                        409 model_exists
     │   ├── ModelArchived                      410 model_archived
-    │   ├── ChainEndsUnserved                  410 model_archived (resolve)
-    │   ├── VersionConflict                    412 version_conflict
-    │   └── DatabaseUnavailable                503 database_unavailable
+    │   ├── ChainEndsUnserved                  410 chain_ends_unserved (resolve)
+    │   ├── ModelIsArchived                    409 model_is_archived
+    │   └── VersionConflict                    412 version_conflict
     ├── lifecycle/exceptions.py
     │   ├── InvalidTransition                  409 invalid_transition
     │   ├── ReplacementInvalid                 422 replacement_invalid
-    │   ├── ReplacementInUse                   409 replacement_in_use
-    │   └── SunsetInPast                       422 validation_error
+    │   └── ReplacementInUse                   409 replacement_in_use
     ├── auth/exceptions.py
     │   ├── Unauthorized                       401 unauthorized
     │   ├── Forbidden                          403 forbidden
     │   └── TokenNotFound                      404 not_found
-    └── db/exceptions.py: DatabaseError
-        ├── DowngradeWouldLoseData             409 downgrade_would_lose_data
-        └── AdoptionMismatch                   409 adoption_mismatch
+    └── db/exceptions.py
+        ├── DatabaseUnavailable                503 database_unavailable
+        └── DatabaseError
+            ├── DowngradeWouldLoseData         409 downgrade_would_lose_data
+            └── AdoptionMismatch               409 adoption_mismatch
 
 Each carries a stable `code`; the HTTP layer renders them as RFC 9457 problem+json (never a
 stack trace) and the CLI prints the message and exits non-zero.
@@ -38,6 +40,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from modelreg.metrics import ERRORS
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -116,8 +120,6 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]
 def problem_response(
     status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
-    from modelreg.snapshot.metrics import ERRORS
-
     ERRORS.labels(code).inc()
     return JSONResponse(
         problem(status, code, detail, **extra),

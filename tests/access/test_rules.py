@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from modelreg.access.rules import AccessDecision, UnknownTier, decide, lowest_allowed_tier
-from modelreg.catalog.meta import TierRestrictionMode
+from modelreg.access.rules import (
+    AccessDecision,
+    TierRestrictionMode,
+    UnknownTier,
+    decide,
+    lowest_allowed_tier,
+)
 from modelreg.config import DEFAULT_TIERS
 
 TIERS = ("free", "pro", "pro_max", "enterprise_pro", "enterprise_max", "perpetual")

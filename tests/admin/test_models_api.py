@@ -357,7 +357,7 @@ def test_patch_making_an_archived_model_available_is_a_conflict(
     response = patch(client, editor, model["id"], {"is_available": True})
 
     assert response.status_code == 409
-    assert response.json()["code"] == "model_archived"
+    assert response.json()["code"] == "model_is_archived"
     after = exact(_get(client, viewer, model["id"]))
     assert (after["state"], after["is_available"], after["version"]) == ("archived", False, 2)
 

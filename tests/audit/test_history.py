@@ -25,6 +25,10 @@ from tests.lifecycle.helpers import (
 
 NEW_MODEL = "acme-large"
 SHIPPED_MODELS = 24
+# The fixture's catalog is seeded, then its three tokens (viewer, editor, admin) are created:
+# token changes are audited too.
+TOKENS_CREATED = 3
+EVENTS_AT_START = SHIPPED_MODELS + TOKENS_CREATED
 
 
 def new_model(model_id: str = NEW_MODEL) -> dict[str, Any]:
@@ -513,13 +517,13 @@ def test_audit_log_filters_by_time_since_inclusive_until_exclusive(catalog: Cata
 
     assert [e["id"] for e in window] == [one["id"], two["id"]]
     assert [e["id"] for e in since] == [two["id"], three["id"]]
-    assert len(until) == SHIPPED_MODELS
-    assert {e["action"] for e in until} == {"seed"}
+    assert len(until) == EVENTS_AT_START
+    assert {e["action"] for e in until} == {"seed", "token_create"}
 
 
 def test_audit_log_pages_with_after_and_limit(catalog: Catalog) -> None:
     everything = data(catalog.get("/admin/v1/audit"))
-    assert len(everything) == SHIPPED_MODELS
+    assert len(everything) == EVENTS_AT_START
 
     pages: list[Any] = []
     after: int | None = None
@@ -535,7 +539,7 @@ def test_audit_log_pages_with_after_and_limit(catalog: Catalog) -> None:
             break
         after = page["next_after"]
 
-    assert [len(p["data"]) for p in pages] == [10, 10, 4]
+    assert [len(p["data"]) for p in pages] == [10, 10, 7]
     assert [p["has_more"] for p in pages] == [True, True, False]
     assert [p["next_after"] for p in pages] == [
         pages[0]["data"][-1]["id"],

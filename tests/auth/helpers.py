@@ -12,6 +12,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from modelreg.app import create_app
+from modelreg.audit.schemas import Actor
 from modelreg.auth import service
 from modelreg.auth.roles import Role
 from modelreg.config import get_settings
@@ -26,10 +27,10 @@ async def _issue(url: URL, role: Role, name: str, revoked: bool) -> str:
         factory = async_sessionmaker(engine, expire_on_commit=False)
         async with factory() as session, session.begin():
             token, plaintext = await service.create_token(
-                session, name=name, role=role, created_by="test"
+                session, name=name, role=role, actor=Actor(name="test")
             )
             if revoked:
-                await service.revoke_token(session, token.id)
+                await service.revoke_token(session, token.id, Actor(name="test"))
         return plaintext
     finally:
         await engine.dispose()
@@ -46,7 +47,7 @@ def revoke(url: URL, token: str) -> None:
         try:
             factory = async_sessionmaker(engine, expire_on_commit=False)
             async with factory() as session, session.begin():
-                await service.revoke_token(session, token.split("_", 2)[1])
+                await service.revoke_token(session, token.split("_", 2)[1], Actor(name="test"))
         finally:
             await engine.dispose()
 

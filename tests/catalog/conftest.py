@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from modelreg.catalog.seed_data import SeedModel, load_seed_models
+from modelreg.catalog.seed import SeedModel, load_seed_models
 
 
 @pytest.fixture(scope="session")

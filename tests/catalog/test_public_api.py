@@ -13,8 +13,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
 from modelreg.app import create_app
-from modelreg.catalog.seed import seed_catalog
-from modelreg.catalog.seed_data import SeedModel
+from modelreg.catalog.seed import SeedModel, seed_catalog
 from modelreg.db import jsonb
 
 # Where each price of the shipped file is served in the public model JSON.

@@ -11,8 +11,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
 from modelreg.catalog.meta import ModelMeta
-from modelreg.catalog.seed import SchemaNotCurrent, seed_catalog
-from modelreg.catalog.seed_data import SeedModel
+from modelreg.catalog.seed import SchemaNotCurrent, SeedModel, seed_catalog
 from modelreg.db import jsonb
 from modelreg.verify.report import build_report
 

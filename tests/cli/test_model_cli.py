@@ -15,7 +15,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 from typer.testing import CliRunner, Result
 
-from modelreg.catalog.seed_data import SeedModel, load_seed_models
+from modelreg.catalog.seed import SeedModel, load_seed_models
 from modelreg.cli.main import app
 from modelreg.db import jsonb
 

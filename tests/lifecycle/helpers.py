@@ -21,6 +21,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelreg.app import create_app
+from modelreg.audit.schemas import Actor
 from modelreg.auth import service as auth_service
 from modelreg.auth.roles import Role
 from modelreg.catalog.seed import seed_catalog
@@ -68,7 +69,7 @@ async def _create_tokens(url: URL) -> dict[Role, str]:
             tokens: dict[Role, str] = {}
             for role, name in TOKEN_NAMES.items():
                 _, plaintext = await auth_service.create_token(
-                    session, name=name, role=role, created_by="tests"
+                    session, name=name, role=role, actor=Actor(name="tests")
                 )
                 tokens[role] = plaintext
             return tokens

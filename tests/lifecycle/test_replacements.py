@@ -200,7 +200,7 @@ def test_resolve_to_an_archived_model_is_gone_with_the_chain(catalog: Catalog) -
 
     response = catalog.client.get(f"/v1/models/{LEGACY}/resolve")
 
-    body = problem(response, 410, "model_archived")
+    body = problem(response, 410, "chain_ends_unserved")
     assert body["chain"] == [LEGACY, LEGACY_REPLACEMENT]
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelreg.catalog.seed_data import load_seed_models
+from modelreg.catalog.seed import load_seed_models
 from modelreg.pricing.credits import (
     DEFAULT_CREDIT_USD,
     CreditRates,

@@ -16,8 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import URL
 
 from modelreg.app import create_app
-from modelreg.catalog.seed import seed_catalog
-from modelreg.catalog.seed_data import SeedModel, load_seed_models
+from modelreg.catalog.seed import SeedModel, load_seed_models, seed_catalog
 from modelreg.config import get_settings
 from tests.pg import PgServer
 

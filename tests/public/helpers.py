@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from modelreg.audit.schemas import Actor
 from modelreg.catalog import service
+from modelreg.catalog import transitions as lifecycle
 from modelreg.db import jsonb
 from modelreg.db.engine import async_engine
-from modelreg.lifecycle import service as lifecycle
 from modelreg.lifecycle.states import LifecycleAction
 
 T = TypeVar("T")
@@ -70,8 +70,10 @@ def media_type(response: httpx2.Response) -> str:
 
 
 def names_parameter(path: str, parameter: str) -> bool:
-    """Whether an error path (`tier`, `query.limit`, `body.input_tokens`) names `parameter`."""
-    return path == parameter or path.endswith(f".{parameter}")
+    """Whether an error path (`tier`, `query.limit`, `body.input_tokens`, `state[0]`) names
+    `parameter`."""
+    name = path.split("[", 1)[0]
+    return name == parameter or name.endswith(f".{parameter}")
 
 
 def assert_validation_problem(response: httpx2.Response, parameter: str) -> None:

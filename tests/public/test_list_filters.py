@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
-from modelreg.catalog.seed_data import SeedModel
+from modelreg.catalog.seed import SeedModel
 from tests.public.helpers import archive, assert_validation_problem, body_of
 
 LEGACY = "gpt-4o"

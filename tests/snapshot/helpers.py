@@ -19,10 +19,10 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelreg.app import create_app
+from modelreg.audit import repository as audit_repository
 from modelreg.audit.schemas import Actor
 from modelreg.auth import service as auth_service
 from modelreg.auth.roles import Role
-from modelreg.catalog import repository as catalog_repository
 from modelreg.catalog import service as catalog_service
 from modelreg.config import get_settings
 from modelreg.db import jsonb
@@ -93,7 +93,7 @@ async def _create_token(url: URL, role: Role) -> str:
     try:
         async with AsyncSession(engine) as session, session.begin():
             _, plaintext = await auth_service.create_token(
-                session, name=f"snapshot-{role.value}", role=role, created_by="tests"
+                session, name=f"snapshot-{role.value}", role=role, actor=Actor(name="tests")
             )
         return plaintext
     finally:
@@ -117,7 +117,7 @@ async def _service_change(url: URL, model_id: str, description: str) -> int:
                 if_match=None,
                 reason=None,
             )
-            return await catalog_repository.current_revision(session)
+            return await audit_repository.current_revision(session)
     finally:
         await engine.dispose()
 

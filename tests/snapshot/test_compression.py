@@ -9,7 +9,7 @@ import gzip
 import httpx2
 import pytest
 
-from modelreg.snapshot.http import accepts_gzip
+from modelreg.public.edge import accepts_gzip
 from tests.snapshot.conftest import Reader
 from tests.snapshot.helpers import ACTIVE, poll, routed
 

@@ -20,16 +20,16 @@ import pytest
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from modelreg.audit import repository as audit_repository
 from modelreg.audit.schemas import Actor
-from modelreg.catalog import repository as catalog_repository
 from modelreg.catalog import service as catalog_service
-from modelreg.catalog.query import ModelRow
-from modelreg.catalog.reader import read_catalog
 from modelreg.config import Settings, SnapshotSettings
 from modelreg.db.engine import async_engine
 from modelreg.db.urls import libpq_conninfo
-from modelreg.snapshot.catalog import ChangeLog, Snapshot
-from modelreg.snapshot.store import SnapshotStore
+from modelreg.public.repository import read_catalog
+from modelreg.public.schemas import ModelRow
+from modelreg.public.snapshot import ChangeLog, Snapshot
+from modelreg.public.store import SnapshotStore
 from tests.snapshot.conftest import Seeded
 
 READERS = 4
@@ -77,7 +77,7 @@ async def audited_write(engine: AsyncEngine, model_ids: Sequence[str], label: st
                 if_match=None,
                 reason=None,
             )
-            written[await catalog_repository.current_revision(session)] = {model_id: text}
+            written[await audit_repository.current_revision(session)] = {model_id: text}
     return written
 
 
@@ -232,7 +232,7 @@ def reload_with_changes_committed_midway(
             later.update(await audited_write(conn.engine, model_ids, "committed during a reload"))
         return loaded
 
-    monkeypatch.setattr("modelreg.snapshot.store.read_catalog", rows_then_concurrent_changes)
+    monkeypatch.setattr("modelreg.public.store.read_catalog", rows_then_concurrent_changes)
 
     async def scenario() -> list[Snapshot]:
         engine = async_engine(url)

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from modelreg.snapshot import heap
-from modelreg.snapshot.heap import HeapKeeper
+from modelreg.public import gc_tuning as heap
+from modelreg.public.gc_tuning import HeapKeeper
 
 
 class Node:

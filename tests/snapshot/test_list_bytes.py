@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 
-from modelreg.catalog.query import ListParams, render, select_models
-from modelreg.catalog.reader import CatalogView, build_view
-from modelreg.catalog.seed_data import load_seed_models
+from modelreg.catalog.seed import load_seed_models
 from modelreg.config import DEFAULT_TIERS
 from modelreg.db import jsonb
-from modelreg.snapshot.catalog import (
+from modelreg.lifecycle.states import LifecycleState
+from modelreg.listing import ListParams
+from modelreg.public.filters import select_models
+from modelreg.public.schemas import CatalogView, build_view, render
+from modelreg.public.snapshot import (
     ChangeLog,
     Rendered,
     ResponseCache,
@@ -66,7 +68,7 @@ def rows() -> list[Row]:
 
 @pytest.fixture(scope="module")
 def snapshot() -> Snapshot:
-    view = build_view(7, rows())  # type: ignore[arg-type]
+    view = build_view(7, rows())
     return build_snapshot(view, changes=ChangeLog(), tokens={}, tiers=DEFAULT_TIERS)
 
 
@@ -74,7 +76,7 @@ PARAMS = [
     ListParams(),
     ListParams(include_archived=True, include_unavailable=True),
     ListParams(capabilities=("vision",), limit=3),
-    ListParams(states=("legacy", "archived")),
+    ListParams(states=(LifecycleState.LEGACY, LifecycleState.ARCHIVED)),
     *(ListParams(tier=tier) for tier in DEFAULT_TIERS),
     ListParams(tier="pro", include_archived=True, include_unavailable=True),
     ListParams(tier="free", max_credits_per_1k=Decimal("2.5"), limit=2),

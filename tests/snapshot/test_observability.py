@@ -26,7 +26,7 @@ from modelreg.logs import (
     JsonFormatter,
     request_id_var,
 )
-from modelreg.snapshot.metrics import RequestStats
+from modelreg.metrics import RequestStats
 from tests.snapshot.conftest import Reader, Seeded
 from tests.snapshot.helpers import (
     ACTIVE,

@@ -17,10 +17,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
-from modelreg.catalog.meta import TierRestrictionMode
+__all__ = [
+    "AccessDecision",
+    "TierRestrictionMode",
+    "UnknownTier",
+    "decide",
+    "lowest_allowed_tier",
+]
 
-__all__ = ["AccessDecision", "UnknownTier", "decide", "lowest_allowed_tier"]
+
+class TierRestrictionMode(StrEnum):
+    MINIMUM = "minimum"  # tier >= requiredTier
+    EXACT = "exact"  # tier == requiredTier
+    WHITELIST = "whitelist"  # tier in allowedTiers
 
 
 class UnknownTier(ValueError):

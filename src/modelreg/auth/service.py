@@ -13,6 +13,8 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from modelreg.audit.schemas import Actor
+from modelreg.audit.service import record_change
 from modelreg.auth import repository
 from modelreg.auth.exceptions import TokenNotFound, Unauthorized
 from modelreg.auth.models import ApiToken
@@ -46,7 +48,7 @@ def _parse(token: str) -> tuple[str, str] | None:
 
 
 async def create_token(
-    session: AsyncSession, *, name: str, role: Role, created_by: str
+    session: AsyncSession, *, name: str, role: Role, actor: Actor
 ) -> tuple[ApiToken, str]:
     """Create a token; return it and its plaintext, which is never stored or shown again."""
     if not name.strip():
@@ -54,18 +56,18 @@ async def create_token(
     token_id = "".join(secrets.choice(ID_ALPHABET) for _ in range(12))
     secret = secrets.token_urlsafe(32)
     token = ApiToken(
-        id=token_id, name=name, role=role.value, secret_hash=_hash(secret), created_by=created_by
+        id=token_id, name=name, role=role.value, secret_hash=_hash(secret), created_by=actor.name
     )
     await repository.add(session, token)
-    await _announce(session)
+    # A token change is a change: running instances reload, their copy of the tokens too.
+    await record_change(
+        session,
+        actor=actor,
+        action="token_create",
+        reason=None,
+        after={"token_id": token.id, "name": name, "role": role.value},
+    )
     return token, f"{PREFIX}_{token_id}_{secret}"
-
-
-async def _announce(session: AsyncSession) -> None:
-    """A token change is a change: running instances reload, their copy of the tokens too."""
-    from modelreg.catalog.repository import bump_revision
-
-    await bump_revision(session, None)
 
 
 async def authenticate(session: AsyncSession, presented: str) -> Principal:
@@ -103,12 +105,13 @@ async def list_tokens(session: AsyncSession) -> Sequence[ApiToken]:
     return await repository.list_all(session)
 
 
-async def revoke_token(session: AsyncSession, token_id: str) -> ApiToken:
+async def revoke_token(session: AsyncSession, token_id: str, actor: Actor) -> ApiToken:
     token = await repository.get(session, token_id)
     if token is None:
         raise TokenNotFound(token_id)
     if token.revoked_at is None:
         token.revoked_at = datetime.now(UTC)
-        await session.flush()
-        await _announce(session)
+        await record_change(
+            session, actor=actor, action="token_revoke", reason=None, after={"token_id": token_id}
+        )
     return token

@@ -1,18 +1,22 @@
-"""The admin API for models (`/admin/v1/models`): create, list, read, JSON Merge Patch."""
+"""The admin API for models (`/admin/v1/models`): create, list, read, JSON Merge Patch, and
+each model's history and revert."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi import APIRouter, Body, Header, Path, Query, Request
 
-from modelreg.auth.dependencies import Editor, Viewer, actor_for
+from modelreg.audit import repository as audit_repository
+from modelreg.audit.schemas import ModelVersionOut
+from modelreg.auth.dependencies import Admin, Editor, Viewer, actor_for
 from modelreg.catalog import service
-from modelreg.catalog.admin_list import AdminListParams, list_models_page
-from modelreg.catalog.query import MAX_LIMIT, CapabilityMatch, SortKey, SortOrder
-from modelreg.catalog.schemas import AdminModelOut, ModelCreate, admin_view, etag
+from modelreg.catalog.schemas import AdminModelOut, ModelCreate, RevertRequest, admin_view, etag
 from modelreg.db.session import Session
+from modelreg.exceptions import NotFound
+from modelreg.lifecycle.states import LifecycleState
+from modelreg.listing import MAX_LIMIT, CapabilityMatch, ListParams, SortKey, SortOrder
 from modelreg.responses import ExactJSONResponse, ExactJSONRoute, parse_if_match
 
 router = APIRouter(prefix="/admin/v1/models", tags=["admin: models"], route_class=ExactJSONRoute)
@@ -51,7 +55,7 @@ async def list_models(
     capability_match: CapabilityMatch = CapabilityMatch.ALL,
     tier: str | None = None,
     max_credits_per_1k: Annotated[Decimal | None, Query(ge=0)] = None,
-    state: Annotated[list[str], Query(description="active, legacy, archived")] = [],  # noqa: B006
+    state: Annotated[list[LifecycleState], Query()] = [],  # noqa: B006
     q: Annotated[str | None, Query(max_length=200)] = None,
     sort: SortKey = SortKey.ID,
     order: SortOrder = SortOrder.ASC,
@@ -59,7 +63,7 @@ async def list_models(
     after: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> ExactJSONResponse:
     """Every model in every state (archived included), filtered in the database."""
-    params = AdminListParams(
+    params = ListParams(
         provider=provider,
         capabilities=tuple(capability),
         capability_match=capability_match,
@@ -72,7 +76,7 @@ async def list_models(
         limit=limit,
         after=after,
     )
-    models, next_after = await list_models_page(db, params)
+    models, next_after = await service.list_models_page(db, params)
     return ExactJSONResponse(
         {
             "data": [admin_view(m) for m in models],
@@ -111,5 +115,66 @@ async def patch_model(
         actor_for(principal, request),
         if_match=parse_if_match(if_match),
         reason=reason,
+    )
+    return model_response(model)
+
+
+def _version_view(version: object) -> dict[str, object]:
+    return ModelVersionOut.model_validate(version, from_attributes=True).model_dump(mode="python")
+
+
+@router.get(
+    "/{model_id}/history",
+    response_class=ExactJSONResponse,
+    responses={200: {"model": list[ModelVersionOut]}},
+    tags=["admin: history"],
+)
+async def history(model_id: str, principal: Viewer, db: Session) -> ExactJSONResponse:
+    """Every version of the model, oldest first: who, when, what action, why, and the diff."""
+    await service.get_model(db, model_id)
+    versions = await audit_repository.versions(db, model_id)
+    return ExactJSONResponse({"data": [_version_view(v) for v in versions]})
+
+
+@router.get(
+    "/{model_id}/history/{number}",
+    response_class=ExactJSONResponse,
+    responses={200: {"model": ModelVersionOut}},
+    tags=["admin: history"],
+)
+async def history_version(
+    model_id: str,
+    number: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    principal: Viewer,
+    db: Session,
+) -> ExactJSONResponse:
+    version = await audit_repository.version(db, model_id, number)
+    if version is None:
+        raise NotFound(f"model {model_id!r} has no version {number}")
+    return ExactJSONResponse(_version_view(version))
+
+
+@router.post(
+    "/{model_id}/revert",
+    response_class=ExactJSONResponse,
+    responses=MODEL_RESPONSES,
+    tags=["admin: history"],
+)
+async def revert(
+    model_id: str,
+    body: RevertRequest,
+    principal: Admin,
+    db: Session,
+    request: Request,
+    if_match: IfMatch = None,
+) -> ExactJSONResponse:
+    """Make version `to_version` current again, as a new version."""
+    model = await service.revert_model(
+        db,
+        model_id,
+        body.to_version,
+        actor_for(principal, request),
+        if_match=parse_if_match(if_match),
+        reason=body.reason,
     )
     return model_response(model)

@@ -35,7 +35,7 @@ class ChainEndsUnserved(ModelRegError):
     """Following replacements ended at a model that is archived or paused."""
 
     status_code = 410
-    code = "model_archived"
+    code = "chain_ends_unserved"
 
     def __init__(self, chain: list[str]):
         super().__init__(
@@ -49,7 +49,7 @@ class ModelIsArchived(ModelRegError):
     """A change that an archived model cannot take (unarchive it first)."""
 
     status_code = 409
-    code = "model_archived"
+    code = "model_is_archived"
 
     def __init__(self, model_id: str, change: str):
         super().__init__(f"model {model_id!r} is archived: {change} needs unarchive first")
@@ -66,11 +66,3 @@ class VersionConflict(ModelRegError):
             expected_version=expected,
             current_version=current,
         )
-
-
-class DatabaseUnavailable(ModelRegError):
-    status_code = 503
-    code = "database_unavailable"
-
-    def __init__(self) -> None:
-        super().__init__("the database is unreachable; writes are refused until it is back")

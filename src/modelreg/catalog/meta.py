@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
@@ -22,6 +21,7 @@ from pydantic import (
     field_validator,
 )
 
+from modelreg.access.rules import TierRestrictionMode
 from modelreg.config import get_settings
 
 # The keys every stored meta must have (checked by `db verify` before schema validation).
@@ -50,12 +50,6 @@ LEGACY_KEYS = ("legacyReplacementModelId", "deprecationNotice", "sunsetDate", "d
 
 CREDIT_KEYS = ("creditsPer1kTokens", "inputCreditsPer1kTokens", "outputCreditsPer1kTokens")
 PRICE_KEYS = ("inputCostUsdPerMillionTokens", "outputCostUsdPerMillionTokens")
-
-
-class TierRestrictionMode(StrEnum):
-    MINIMUM = "minimum"  # tier >= requiredTier
-    EXACT = "exact"  # tier == requiredTier
-    WHITELIST = "whitelist"  # tier in allowedTiers
 
 
 class _CreditsNeeded:

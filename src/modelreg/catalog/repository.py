@@ -20,9 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelreg.catalog.models import CatalogState, Model
-
-NOTIFY_CHANNEL = "modelreg_catalog"
+from modelreg.catalog.models import Model
+from modelreg.lifecycle.states import LifecycleState
 
 # Expressions written exactly as the indexes are (see modelreg.db.indexes), so the planner can
 # match them; SQLAlchemy's `meta["key"]` subscript renders differently and would not.
@@ -77,31 +76,6 @@ async def models_replaced_by(session: AsyncSession, model_id: str) -> list[str]:
     return list(result.scalars())
 
 
-async def bump_revision(session: AsyncSession, model_id: str | None) -> int:
-    """Next catalog revision, and a NOTIFY that fires only if this transaction commits.
-
-    The single-row UPDATE also orders concurrent changes: revisions are never reused.
-    """
-    result = await session.execute(
-        text(
-            "UPDATE catalog_state SET revision = revision + 1, changed_at = now()"
-            " RETURNING revision"
-        )
-    )
-    revision = int(result.scalar_one())
-    # "<revision>:<model id>:<epoch seconds>": the time lets listeners measure their lag.
-    await session.execute(
-        text("SELECT pg_notify(:channel, :prefix || extract(epoch FROM clock_timestamp())::text)"),
-        {"channel": NOTIFY_CHANNEL, "prefix": f"{revision}:{model_id or ''}:"},
-    )
-    return revision
-
-
-async def current_revision(session: AsyncSession) -> int:
-    result = await session.execute(select(CatalogState.revision))
-    return int(result.scalar_one())
-
-
 CONTEXT_LENGTH: ColumnElement[Any] = literal_column("((meta->>'contextLength')::bigint)")
 SORT_COLUMNS: dict[str, Any] = {
     "id": Model.id,
@@ -119,7 +93,7 @@ def admin_query(
     tier: str | None = None,
     tiers: Sequence[str] = (),
     max_credits_per_1k: Any = None,
-    states: Sequence[str] = (),
+    states: Sequence[LifecycleState] = (),
     q: str | None = None,
     sort: str = "id",
     descending: bool = False,
@@ -145,10 +119,11 @@ def admin_query(
     if max_credits_per_1k is not None:
         conditions.append(max_credits_per_1k >= CREDITS)
     if states:
+        # The SQL form of lifecycle.states.state_of.
         by_state = {
-            "active": and_(Model.is_legacy.is_(False), Model.is_archived.is_(False)),
-            "legacy": and_(Model.is_legacy.is_(True), Model.is_archived.is_(False)),
-            "archived": Model.is_archived.is_(True),
+            LifecycleState.ACTIVE: and_(Model.is_legacy.is_(False), Model.is_archived.is_(False)),
+            LifecycleState.LEGACY: and_(Model.is_legacy.is_(True), Model.is_archived.is_(False)),
+            LifecycleState.ARCHIVED: Model.is_archived.is_(True),
         }
         conditions.append(or_(*(by_state[s] for s in states)))
     if q:

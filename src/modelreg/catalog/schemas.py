@@ -7,9 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from modelreg.catalog.credits import fill_credits
+from modelreg.catalog.credit_fill import fill_credits
 from modelreg.catalog.meta import ModelMeta
 from modelreg.catalog.models import Model
+from modelreg.lifecycle.schemas import Reason
+from modelreg.lifecycle.states import state_of
 
 MODEL_ID_PATTERN = r"^[a-z0-9][a-z0-9._:-]*$"
 # Top-level fields a JSON Merge Patch may touch; lifecycle has its own actions.
@@ -36,32 +38,8 @@ class ModelCreate(BaseModel):
         return fill_credits(value, touched=list(value), previous=None)
 
 
-class Reason(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str = Field(min_length=1, max_length=2000)
-
-
-class ArchiveRequest(Reason):
-    force: bool = False
-
-
-class MarkLegacyRequest(Reason):
-    replacement_model_id: str | None = Field(default=None, min_length=1, max_length=100)
-    deprecation_notice: str | None = Field(default=None, max_length=2000)
-    sunset_date: str | None = Field(
-        default=None, description="ISO-8601 date or datetime, not in the past"
-    )
-
-
 class RevertRequest(Reason):
     to_version: int = Field(ge=1)
-
-
-def lifecycle_state(model: Model) -> str:
-    if model.is_archived:
-        return "archived"
-    return "legacy" if model.is_legacy else "active"
 
 
 def etag(model: Model) -> str:
@@ -74,7 +52,7 @@ def admin_view(model: Model) -> dict[str, Any]:
         "name": model.name,
         "provider": model.provider,
         "is_available": model.is_available,
-        "state": lifecycle_state(model),
+        "state": state_of(model).value,
         "version": model.version,
         "created_at": model.created_at.isoformat(),
         "updated_at": model.updated_at.isoformat(),

@@ -1,22 +1,48 @@
-"""Load the shipped catalog (`catalog/data/models.json`) through the service layer (validated,
-credits computed from the prices, every model audited as `seed`)."""
+"""The shipped catalog (`catalog/data/models.json`: real models with their providers' list
+prices) and its loading through the service layer (validated, credits computed from the prices,
+every model audited as `seed`)."""
 
 from __future__ import annotations
 
 import asyncio
+from importlib.resources import files
+from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from modelreg.audit.schemas import Actor
 from modelreg.catalog import service
-from modelreg.catalog.schemas import ModelCreate
-from modelreg.catalog.seed_data import load_seed_models
-from modelreg.db import migrate
+from modelreg.catalog.meta import ModelMeta
+from modelreg.catalog.schemas import MODEL_ID_PATTERN, ModelCreate
+from modelreg.db import jsonb, migrate
 from modelreg.db.engine import async_engine
 from modelreg.exceptions import ModelRegError
 
 SEED_ACTOR = Actor(name="seed")
+
+
+class SeedModel(BaseModel):
+    """One model of the shipped catalog: the row columns plus its `meta`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=100, pattern=MODEL_ID_PATTERN)
+    name: str
+    provider: str
+    is_available: bool = True
+    is_legacy: bool = False
+    meta: ModelMeta
+
+
+def load_seed_models() -> list[SeedModel]:
+    """Read and validate the shipped catalog, in file order."""
+    text = (files("modelreg.catalog") / "data" / "models.json").read_text(encoding="utf-8")
+    document: Any = jsonb.loads(text)
+    if not isinstance(document, dict) or not isinstance(document.get("models"), list):
+        raise ValueError('models.json must be an object with a "models" list')
+    return [SeedModel.model_validate(entry) for entry in document["models"]]
 
 
 class SchemaNotCurrent(ModelRegError):

@@ -1,4 +1,5 @@
-"""The catalog's rules: create, patch (JSON Merge Patch), revert. No HTTP, no SQL strings.
+"""The catalog's rules: create, patch (JSON Merge Patch), revert, and the admin list (filtered,
+sorted and paged by the database). No HTTP, no SQL strings.
 
 Every write locks the row (or inserts it), checks the caller's version when one is given,
 validates the merged result as a whole, bumps the row version and records the change (audit
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,10 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelreg.audit import repository as audit_repository
-from modelreg.audit import service as audit
 from modelreg.audit.schemas import Actor
 from modelreg.catalog import repository
-from modelreg.catalog.credits import fill_credits
+from modelreg.catalog.credit_fill import fill_credits
 from modelreg.catalog.exceptions import (
     ModelExists,
     ModelIsArchived,
@@ -28,11 +29,23 @@ from modelreg.catalog.exceptions import (
 )
 from modelreg.catalog.meta import LEGACY_KEYS, ModelMeta
 from modelreg.catalog.models import Model
+from modelreg.catalog.replacements import check_legacy_info, check_replacement
 from modelreg.catalog.schemas import PATCHABLE, ModelCreate
-from modelreg.catalog.state import apply_state, model_state
+from modelreg.catalog.versioning import apply_state, model_state, next_version, record_model_change
+from modelreg.config import get_settings
 from modelreg.exceptions import NotFound, ValidationFailed, error_path
-from modelreg.lifecycle import rules as lifecycle_rules
 from modelreg.lifecycle.exceptions import ReplacementInUse
+from modelreg.lifecycle.rules import check_sunset
+from modelreg.lifecycle.states import LifecycleState
+from modelreg.listing import (
+    CapabilityMatch,
+    ListParams,
+    SortOrder,
+    check_tier,
+    pack_cursor,
+    sort_value,
+    unpack_cursor,
+)
 
 
 def validated_meta(
@@ -74,7 +87,7 @@ async def create_model(session: AsyncSession, data: ModelCreate, actor: Actor) -
     if await repository.get(session, data.id) is not None:
         raise ModelExists(data.id)
     meta = data.meta.to_storage()
-    await lifecycle_rules.check_legacy_info(session, data.id, meta)
+    await check_legacy_info(session, data.id, meta)
     return await _insert(session, data, meta, actor, is_legacy=False, action="create")
 
 
@@ -94,7 +107,7 @@ async def import_model(
     meta = data.meta.to_storage()
     replacement = meta.get("legacyReplacementModelId")
     if replacement is not None:
-        await lifecycle_rules.check_replacement(session, data.id, str(replacement))
+        await check_replacement(session, data.id, str(replacement))
     return await _insert(session, data, meta, actor, is_legacy=is_legacy, action=action)
 
 
@@ -123,8 +136,8 @@ async def _insert(
             await repository.add(session, model)
     except IntegrityError:
         raise ModelExists(data.id) from None
-    await audit.record_model_change(
-        session, actor=actor, action=action, model=model, before=None, reason=data.reason
+    await record_model_change(
+        session, model, actor=actor, action=action, before=None, reason=data.reason
     )
     return model
 
@@ -182,7 +195,7 @@ async def patch_model(
     touched = list(meta_patch) if isinstance(meta_patch, dict) else []
     meta = validated_meta(merged.get("meta"), touched=touched, previous=model.meta)
     if any(key in touched for key in LEGACY_KEYS):
-        await lifecycle_rules.check_legacy_info(session, model_id, meta, before=model.meta)
+        await check_legacy_info(session, model_id, meta, before=model.meta)
     if model.is_archived and merged["is_available"] is True and not model.is_available:
         raise ModelIsArchived(model_id, "making it available")
     model.name = merged["name"]
@@ -191,10 +204,9 @@ async def patch_model(
     model.meta = meta
     if model_state(model) == before:
         return model  # nothing changed: no new version, nothing to record
-    model.version += 1
-    lifecycle_rules.touch(model)
-    await audit.record_model_change(
-        session, actor=actor, action="update", model=model, before=before, reason=reason
+    next_version(model)
+    await record_model_change(
+        session, model, actor=actor, action="update", before=before, reason=reason
     )
     return model
 
@@ -216,10 +228,10 @@ async def _check_restorable(session: AsyncSession, model: Model, state: dict[str
     meta = state["meta"]
     sunset = meta.get("sunsetDate")
     if sunset is not None and sunset != model.meta.get("sunsetDate"):
-        lifecycle_rules.check_sunset(sunset)
+        check_sunset(sunset)
     replacement = meta.get("legacyReplacementModelId")
     if state["is_legacy"] and not state["is_archived"] and replacement is not None:
-        await lifecycle_rules.check_replacement(session, model.id, str(replacement))
+        await check_replacement(session, model.id, str(replacement))
     if state["is_archived"] and not model.is_archived:
         replaced = await repository.models_replaced_by(session, model.id)
         if replaced:
@@ -245,14 +257,55 @@ async def revert_model(
     state["meta"] = validated_meta(state["meta"], previous=state["meta"])
     await _check_restorable(session, model, state)
     apply_state(model, state)
-    model.version += 1
-    lifecycle_rules.touch(model)
-    await audit.record_model_change(
+    next_version(model)
+    await record_model_change(
         session,
+        model,
         actor=actor,
         action="revert",
-        model=model,
         before=before,
         reason=f"{reason} (to version {to_version})",
     )
     return model
+
+
+async def list_models_page(
+    session: AsyncSession, params: ListParams, *, default_limit: int = 100
+) -> tuple[Sequence[Model], str | None]:
+    """One page of the admin list (every state unless `params.states` names some) and the
+    cursor of the next page, if there is one."""
+    settings = get_settings()
+    if params.tier is not None:
+        check_tier(params.tier, settings.tiers)
+    limit = params.limit if params.limit is not None else default_limit
+    states = params.states if set(params.states) != set(LifecycleState) else ()
+    query = repository.admin_query(
+        provider=params.provider,
+        capabilities=params.capabilities,
+        capability_match_any=params.capability_match is CapabilityMatch.ANY,
+        tier=params.tier,
+        tiers=settings.tiers,
+        max_credits_per_1k=params.max_credits_per_1k,
+        states=states,
+        q=params.q,
+        sort=params.sort.value,
+        descending=params.order is SortOrder.DESC,
+        after=(
+            unpack_cursor(params.after, params.sort, created=datetime.fromisoformat)
+            if params.after
+            else None
+        ),
+        limit=limit + 1,
+    )
+    models = list(await repository.run_list(session, query))
+    if len(models) <= limit:
+        return models, None
+    page = models[:limit]
+    last = page[-1]
+    cursor = sort_value(
+        params.sort,
+        credits=str(last.meta["creditsPer1kTokens"]),
+        context_length=int(last.meta["contextLength"]),
+        created=last.created_at.isoformat(),
+    )
+    return page, pack_cursor(cursor, last.id)

@@ -8,14 +8,38 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from modelreg.audit import repository as audit_repository
+from modelreg.audit.service import record_change
 from modelreg.cli.common import console, err_console, reported_errors, url
+from modelreg.cli.runner import cli_actor, run_in_transaction
 from modelreg.db import adopt as adoption
 from modelreg.db import migrate
 from modelreg.db.engine import sync_engine
 from modelreg.verify.report import build_report, to_markdown
 
 app = typer.Typer(help="Schema migrations, adoption and verification.", no_args_is_help=True)
+
+
+def announce_schema_change(before: str | None, after: str | None) -> None:
+    """A migration is a change too: recorded like any other, so that running instances reload
+    (nothing to record when no revision ran, or below the revision that adds the change log)."""
+    if before == after:
+        return
+
+    async def work(db: AsyncSession) -> None:
+        if await audit_repository.change_log_exists(db):
+            await record_change(
+                db,
+                actor=cli_actor(),
+                action="schema_migrate",
+                reason=None,
+                after={"from_revision": before, "to_revision": after},
+                audited=False,
+            )
+
+    run_in_transaction(work)
 
 
 def _report_retry(attempt: int, delay: float) -> None:
@@ -53,7 +77,8 @@ def upgrade(
             bar.update(task, completed=done, total=total, visible=True)
 
         target = url()
-        migrate.upgrade(target, revision, progress=on_batch, on_retry=_report_retry)
+        before, after = migrate.upgrade(target, revision, progress=on_batch, on_retry=_report_retry)
+        announce_schema_change(before, after)
     console.print(f"at revision {migrate.current_revision(target)}")
 
 
@@ -64,7 +89,8 @@ def downgrade(
     """Revert migrations down to REVISION (stops, changing nothing, if data would be lost)."""
     with reported_errors():
         target = url()
-        migrate.downgrade(target, revision, on_retry=_report_retry)
+        before, after = migrate.downgrade(target, revision, on_retry=_report_retry)
+        announce_schema_change(before, after)
     console.print(f"at revision {migrate.current_revision(target)}")
 
 

@@ -14,15 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelreg.audit import repository as audit_repository
 from modelreg.catalog import service
-from modelreg.catalog.admin_list import AdminListParams, list_models_page
+from modelreg.catalog import transitions as lifecycle
 from modelreg.catalog.models import Model
 from modelreg.catalog.schemas import ModelCreate, admin_view
 from modelreg.cli.common import console, reported_errors
 from modelreg.cli.runner import cli_actor, run_in_transaction
 from modelreg.db import jsonb
 from modelreg.exceptions import ValidationFailed, error_path
-from modelreg.lifecycle import service as lifecycle
 from modelreg.lifecycle.states import LifecycleAction
+from modelreg.listing import ListParams, check_states
 
 app = typer.Typer(help="List, show and change models.", no_args_is_help=True)
 
@@ -58,8 +58,8 @@ def list_(
     """Models in every state (filter with --state/--provider)."""
 
     async def work(db: AsyncSession) -> list[Model]:
-        params = AdminListParams(states=tuple(state), provider=provider, limit=500)
-        models, _ = await list_models_page(db, params)
+        params = ListParams(states=check_states(state), provider=provider, limit=500)
+        models, _ = await service.list_models_page(db, params)
         return list(models)
 
     with reported_errors():

@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelreg.audit import service as audit
 from modelreg.auth import service
 from modelreg.auth.models import ApiToken
 from modelreg.auth.roles import Role
@@ -27,16 +26,7 @@ def create(
     """Create a token and print it (once: it cannot be shown again)."""
 
     async def work(db: AsyncSession) -> tuple[ApiToken, str]:
-        actor = cli_actor()
-        token, secret = await service.create_token(db, name=name, role=role, created_by=actor.name)
-        await audit.record_event(
-            db,
-            actor=actor,
-            action="token_create",
-            detail={"token_id": token.id, "name": name, "role": role.value},
-            reason=None,
-        )
-        return token, secret
+        return await service.create_token(db, name=name, role=role, actor=cli_actor())
 
     with reported_errors():
         if not name.strip():
@@ -80,15 +70,7 @@ def revoke(token_id: str) -> None:
     """Revoke a token; requests with it get 401 from now on."""
 
     async def work(db: AsyncSession) -> ApiToken:
-        token = await service.revoke_token(db, token_id)
-        await audit.record_event(
-            db,
-            actor=cli_actor(),
-            action="token_revoke",
-            detail={"token_id": token_id},
-            reason=None,
-        )
-        return token
+        return await service.revoke_token(db, token_id, cli_actor())
 
     with reported_errors():
         run_in_transaction(work)

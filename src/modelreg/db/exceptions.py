@@ -1,4 +1,5 @@
-"""Errors of the database layer: migrations that refuse to run and databases that don't fit."""
+"""Errors of the database layer: a database out of reach, migrations that refuse to run and
+databases that don't fit."""
 
 from __future__ import annotations
 
@@ -7,6 +8,14 @@ from collections.abc import Sequence
 from modelreg.exceptions import ModelRegError
 
 MAX_LISTED = 50
+
+
+class DatabaseUnavailable(ModelRegError):
+    status_code = 503
+    code = "database_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("the database is unreachable; writes are refused until it is back")
 
 
 class DatabaseError(ModelRegError):

@@ -13,7 +13,6 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
@@ -70,41 +69,22 @@ def upgrade(
     *,
     progress: Callable[[int, int], None] | None = None,
     on_retry: Callable[[int, float], None] | None = None,
-) -> None:
+) -> tuple[str | None, str | None]:
+    """Migrate up to `revision`; (revision before, revision after)."""
     config = alembic_config(url, backfill_progress=progress)
     before = current_revision(url)
     _with_lock_retries(lambda: command.upgrade(config, revision), on_retry)
-    _announce_schema_change(url, before)
+    return before, current_revision(url)
 
 
 def downgrade(
     url: URL, revision: str, *, on_retry: Callable[[int, float], None] | None = None
-) -> None:
+) -> tuple[str | None, str | None]:
+    """Migrate down to `revision`; (revision before, revision after)."""
     config = alembic_config(url)
     before = current_revision(url)
     _with_lock_retries(lambda: command.downgrade(config, revision), on_retry)
-    _announce_schema_change(url, before)
-
-
-def _announce_schema_change(url: URL, before: str | None) -> None:
-    """A migration is a change too: bump the catalog revision and notify running instances, so
-    they reload (a no-op when nothing ran or the schema has no catalog_state yet)."""
-    engine = sync_engine(url)
-    try:
-        with engine.begin() as conn:
-            now = MigrationContext.configure(conn).get_current_revision()
-            exists = conn.execute(text("SELECT to_regclass('catalog_state') IS NOT NULL"))
-            if now == before or not exists.scalar_one():
-                return
-            revision = conn.execute(
-                text("UPDATE catalog_state SET revision = revision + 1 RETURNING revision")
-            ).scalar_one()
-            conn.execute(
-                text("SELECT pg_notify('modelreg_catalog', :payload)"),
-                {"payload": f"{revision}::"},
-            )
-    finally:
-        engine.dispose()
+    return before, current_revision(url)
 
 
 def stamp(url: URL, revision: str) -> None:

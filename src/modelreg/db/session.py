@@ -1,20 +1,45 @@
 """The request's transaction: committed when the endpoint returns, rolled back if it raises,
-in both cases before the response is sent."""
+in both cases before the response is sent. After a commit that recorded a catalog change, the
+hooks the app registered run (read your writes)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelreg.catalog.exceptions import DatabaseUnavailable
+from modelreg.db.exceptions import DatabaseUnavailable
 from modelreg.exceptions import ValidationFailed
 
 log = logging.getLogger(__name__)
+
+AfterCommit = Callable[[], Awaitable[None]]
+_CHANGED = "modelreg.catalog_changed"
+
+
+def mark_catalog_changed(session: AsyncSession) -> None:
+    """Say that this transaction records a catalog change (called by `record_change`)."""
+    session.info[_CHANGED] = True
+
+
+def catalog_changed(session: AsyncSession) -> bool:
+    return bool(session.info.get(_CHANGED))
+
+
+def register_after_commit(app: FastAPI, hook: AfterCommit) -> None:
+    """Run `hook` after every request transaction that committed a catalog change."""
+    if not hasattr(app.state, "after_commit"):
+        app.state.after_commit = []
+    app.state.after_commit.append(hook)
+
+
+def _after_commit_hooks(app: FastAPI) -> list[AfterCommit]:
+    hooks: list[AfterCommit] = getattr(app.state, "after_commit", [])
+    return hooks
 
 
 async def session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -22,33 +47,34 @@ async def session(request: Request) -> AsyncIterator[AsyncSession]:
         try:
             yield db
             await db.commit()
-            if db.info.get("catalog_changed"):
-                await _serve_own_write(request)
         except (OperationalError, InterfaceError) as exc:
-            await db.rollback()
+            await _rollback(db)
             raise DatabaseUnavailable() from exc
         except DataError as exc:
             # A value PostgreSQL cannot take (out of range, a NUL character): bad input, not a
             # server error. The model layer names fields where it can; this is the backstop.
-            await db.rollback()
+            await _rollback(db)
             reason = getattr(getattr(exc.orig, "diag", None), "message_primary", None)
             raise ValidationFailed(
                 [{"path": "$", "message": f"a value cannot be stored: {reason or 'invalid'}"}]
             ) from None
         except BaseException:
-            await db.rollback()
+            await _rollback(db)
             raise
+        if catalog_changed(db):
+            for hook in _after_commit_hooks(request.app):
+                try:
+                    await hook()
+                except Exception:
+                    log.warning("an after-commit hook failed; the change stands", exc_info=True)
 
 
-async def _serve_own_write(request: Request) -> None:
-    """Read your writes: this instance serves its own change before it answers. Should the
-    reload fail, the write stands and the listener catches up."""
-    store = request.app.state.snapshot
+async def _rollback(db: AsyncSession) -> None:
+    """Roll back; a connection that died meanwhile makes the answer a 503, not a 500."""
     try:
-        await store.reload()
-    except Exception:
-        log.warning("reload after a write failed; the listener will catch up", exc_info=True)
-        store.request_reload()
+        await db.rollback()
+    except (OperationalError, InterfaceError) as exc:
+        raise DatabaseUnavailable() from exc
 
 
 Session = Annotated[AsyncSession, Depends(session, scope="function")]

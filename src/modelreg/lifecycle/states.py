@@ -9,8 +9,7 @@ An archived model keeps its legacy information, which is how unarchive knows whe
 from __future__ import annotations
 
 from enum import StrEnum
-
-from modelreg.catalog.models import Model
+from typing import Protocol
 
 
 class LifecycleState(StrEnum):
@@ -35,13 +34,23 @@ ALLOWED_FROM: dict[LifecycleAction, frozenset[LifecycleState]] = {
 }
 
 
-def state_of(model: Model) -> LifecycleState:
+class HasLifecycleFlags(Protocol):
+    """Anything with the two stored flags: an ORM model or a plain result row."""
+
+    @property
+    def is_legacy(self) -> bool: ...
+    @property
+    def is_archived(self) -> bool: ...
+
+
+def state_of(model: HasLifecycleFlags) -> LifecycleState:
+    """The one place the state is computed from the two stored flags."""
     if model.is_archived:
         return LifecycleState.ARCHIVED
     return LifecycleState.LEGACY if model.is_legacy else LifecycleState.ACTIVE
 
 
-def target_of(action: LifecycleAction, model: Model) -> LifecycleState:
+def target_of(action: LifecycleAction, model: HasLifecycleFlags) -> LifecycleState:
     """Where `action` takes `model` (unarchive returns to legacy if the model was legacy)."""
     match action:
         case LifecycleAction.MARK_LEGACY:

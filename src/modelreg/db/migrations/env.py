@@ -6,13 +6,16 @@ from alembic import context
 
 from modelreg.db.engine import sync_engine
 from modelreg.db.urls import database_url
+from modelreg.tables import include_in_comparison, metadata
 
 config = context.config
+target_metadata = metadata()
 
 
 def run_offline() -> None:
     context.configure(
         url="postgresql+psycopg://",
+        target_metadata=target_metadata,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
         transaction_per_migration=True,
@@ -34,7 +37,14 @@ def run_online() -> None:
 
 
 def _run(connection: object) -> None:
-    context.configure(connection=connection, transaction_per_migration=True)  # type: ignore[arg-type]
+    context.configure(
+        connection=connection,  # type: ignore[arg-type]
+        target_metadata=target_metadata,
+        include_object=include_in_comparison,
+        compare_type=True,
+        compare_server_default=True,
+        transaction_per_migration=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -15,9 +15,9 @@ import time
 
 import psycopg
 
-from modelreg.catalog.repository import NOTIFY_CHANNEL
-from modelreg.snapshot import metrics
-from modelreg.snapshot.store import SnapshotStore
+from modelreg import metrics
+from modelreg.audit.repository import CURRENT_REVISION_SQL, NOTIFY_CHANNEL
+from modelreg.public.store import SnapshotStore
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class CatalogListener:
 
     async def _check(self, conn: psycopg.AsyncConnection) -> None:
         """Compare our revision with the database's; reload on a difference."""
-        cursor = await conn.execute("SELECT revision FROM catalog_state")
+        cursor = await conn.execute(CURRENT_REVISION_SQL)
         row = await cursor.fetchone()
         self.store.database_ok = True
         if row is not None and int(row[0]) != self.store.revision:

@@ -15,17 +15,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from modelreg.access.rules import AccessDecision
-from modelreg.catalog.query import (
-    ListParams,
-    PublicModel,
-    access_view,
-    legacy_headers,
-    render,
-    select_models,
-)
-from modelreg.catalog.reader import CatalogView
 from modelreg.db import jsonb
+from modelreg.lifecycle.states import LifecycleState
+from modelreg.listing import ListParams
 from modelreg.pricing.credits import CreditRates
+from modelreg.public.filters import select_models
+from modelreg.public.schemas import CatalogView, PublicModel, access_view, legacy_headers, render
 
 Headers = tuple[tuple[bytes, bytes], ...]
 
@@ -202,7 +197,7 @@ def list_body(
     return b'{"object": "list", "data": [' + b", ".join(items) + b"], " + tail[1:]
 
 
-# A model's JSON (see catalog.query.public_model) has "credits" between "pricing" and
+# A model's JSON (see public.schemas.public_model) has "credits" between "pricing" and
 # "tier_access". Inside a JSON string every quote is escaped, so these separators with their
 # bare quotes occur only as keys: the model's own, unless a nested object before them has
 # keys of those names too (then each occurs more than once, and the item is serialised).
@@ -283,7 +278,7 @@ def build_snapshot(
     the unfiltered list, which is those same bytes joined."""
     models: dict[str, Rendered] = {}
     for model in view.models:
-        if model.state == "archived":
+        if model.state is LifecycleState.ARCHIVED:
             continue  # 410 is rendered by the API from the view
         reused = None
         if previous is not None and changed is not None and model.id not in changed:

@@ -15,11 +15,11 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from modelreg import metrics
 from modelreg.logs import AccessLog, request_id_var
+from modelreg.public.snapshot import VARY, Encoded, Rendered, Snapshot
+from modelreg.public.store import SnapshotStore
 from modelreg.responses import none_match
-from modelreg.snapshot import metrics
-from modelreg.snapshot.catalog import VARY, Encoded, Rendered, Snapshot
-from modelreg.snapshot.store import SnapshotStore
 
 REQUEST_ID = b"x-request-id"
 IF_NONE_MATCH = b"if-none-match"

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Header, Request
 
 from modelreg.auth.dependencies import Editor, actor_for
 from modelreg.auth.roles import Principal
+from modelreg.catalog import transitions as service
 from modelreg.catalog.admin import MODEL_RESPONSES, model_response
-from modelreg.catalog.schemas import ArchiveRequest, MarkLegacyRequest, Reason
 from modelreg.db.session import Session
-from modelreg.lifecycle import service
+from modelreg.lifecycle.schemas import ArchiveRequest, MarkLegacyRequest, Reason
 from modelreg.lifecycle.states import LifecycleAction
 from modelreg.responses import ExactJSONResponse, ExactJSONRoute, parse_if_match
 

@@ -13,34 +13,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from modelreg.auth.models import ApiToken
-from modelreg.catalog.query import ModelRow, public_model
-from modelreg.catalog.reader import CatalogView, Delta, build_view, load_delta, read_catalog
+from modelreg import metrics
 from modelreg.config import Settings
-from modelreg.snapshot import metrics
-from modelreg.snapshot.catalog import ChangeLog, Snapshot, TokenEntry, build_snapshot
-from modelreg.snapshot.heap import HeapKeeper
+from modelreg.public import repository
+from modelreg.public.gc_tuning import HeapKeeper
+from modelreg.public.repository import Delta, load_delta, read_catalog
+from modelreg.public.schemas import CatalogView, ModelRow, build_view, public_model
+from modelreg.public.snapshot import ChangeLog, Snapshot, TokenEntry, build_snapshot
 
 log = logging.getLogger(__name__)
-
-
-CHANGES_LATEST = text(
-    "SELECT catalog_revision, model_id FROM audit_events"
-    " WHERE model_id IS NOT NULL AND catalog_revision <= :until"
-    " ORDER BY catalog_revision DESC LIMIT :keep"
-)
-CHANGES_BETWEEN = text(
-    "SELECT catalog_revision, model_id FROM audit_events"
-    " WHERE model_id IS NOT NULL AND catalog_revision > :after AND catalog_revision <= :until"
-    " ORDER BY catalog_revision"
-)
-UNACCOUNTED = text(
-    "SELECT max(r) FROM generate_series(CAST(:after AS bigint) + 1, :until) AS r"
-    " WHERE NOT EXISTS (SELECT 1 FROM audit_events WHERE catalog_revision = r)"
-)
 
 
 @dataclass
@@ -140,38 +123,35 @@ class SnapshotStore:
             async with conn.begin():
                 revision, rows = await read_catalog(conn)
                 if previous is None:
-                    found = (
-                        await conn.execute(CHANGES_LATEST, {"until": revision, "keep": keep + 1})
-                    ).all()
-                    entries = sorted((int(r[0]), str(r[1])) for r in found)
+                    entries = await repository.latest_model_changes(conn, revision, keep + 1)
                     start = 0
                     if len(entries) > keep:
                         start, entries = entries[0][0], entries[1:]
                     log = ChangeLog(tuple(entries), start)
                 else:
-                    start = previous.changes.last_revision
-                    found = (
-                        await conn.execute(CHANGES_BETWEEN, {"after": start, "until": revision})
-                    ).all()
-                    log = previous.changes.extended([(int(r[0]), str(r[1])) for r in found], keep)
-                # A revision with no audit event (an edit made with plain SQL, a token change)
-                # changed something the log cannot name: nothing before it is complete.
-                gap = (
-                    await conn.execute(
-                        UNACCOUNTED, {"after": log.complete_after, "until": revision}
+                    found = await repository.model_changes_between(
+                        conn, previous.changes.last_revision, revision
                     )
-                ).scalar()
+                    log = previous.changes.extended(found, keep)
+                # A revision with no audit event (an edit made with plain SQL) changed
+                # something the log cannot name: nothing before it is complete.
+                gap = await repository.last_unrecorded_revision(conn, log.complete_after, revision)
                 if gap is not None:
-                    log = ChangeLog(tuple(e for e in log.entries if e[0] > gap), int(gap))
+                    log = ChangeLog(tuple(e for e in log.entries if e[0] > gap), gap)
                 tokens = {
-                    str(r[0]): TokenEntry(str(r[1]), str(r[2]), str(r[3]))
-                    for r in await conn.execute(
-                        select(
-                            ApiToken.id, ApiToken.secret_hash, ApiToken.role, ApiToken.name
-                        ).where(ApiToken.revoked_at.is_(None))
-                    )
+                    token.id: TokenEntry(token.secret_hash, token.role, token.name)
+                    for token in await repository.active_tokens(conn)
                 }
         return revision, rows, log, tokens
+
+    async def catch_up_after_write(self) -> None:
+        """Read your writes: this instance serves its own change before it answers. Should the
+        reload fail, the write stands and the listener catches up."""
+        try:
+            await self.reload()
+        except Exception:
+            log.warning("reload after a write failed; the listener will catch up", exc_info=True)
+            self.request_reload()
 
     def request_reload(self) -> None:
         """Reload soon; coalesces with a reload already pending or running."""

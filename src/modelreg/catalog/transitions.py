@@ -7,14 +7,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelreg.audit import service as audit
 from modelreg.audit.schemas import Actor
 from modelreg.catalog import repository
 from modelreg.catalog.meta import LEGACY_KEYS
 from modelreg.catalog.models import Model
+from modelreg.catalog.replacements import check_legacy_info, check_replacement
 from modelreg.catalog.service import lock_model, validated_meta
-from modelreg.catalog.state import model_state
-from modelreg.lifecycle import rules
+from modelreg.catalog.versioning import model_state, next_version, record_model_change
 from modelreg.lifecycle.exceptions import InvalidTransition, ReplacementInUse
 from modelreg.lifecycle.states import ALLOWED_FROM, LifecycleAction, state_of, target_of
 
@@ -45,7 +44,7 @@ async def transition(
         meta["sunsetDate"] = sunset_date
         meta["deprecatedAt"] = datetime.now(UTC).isoformat()
         meta = validated_meta(meta, previous=model.meta)
-        await rules.check_legacy_info(session, model_id, meta)
+        await check_legacy_info(session, model_id, meta)
         model.is_legacy = True
     elif action is LifecycleAction.UNMARK_LEGACY:
         for key in LEGACY_KEYS:
@@ -62,7 +61,7 @@ async def transition(
     elif action is LifecycleAction.UNARCHIVE:
         replacement = meta.get("legacyReplacementModelId")
         if model.is_legacy and replacement is not None:
-            await rules.check_replacement(session, model_id, str(replacement))
+            await check_replacement(session, model_id, str(replacement))
         model.is_archived = False
         model.is_available = (
             model.available_before_archive if model.available_before_archive is not None else True
@@ -70,9 +69,8 @@ async def transition(
         model.available_before_archive = None
 
     model.meta = meta
-    model.version += 1
-    rules.touch(model)
-    await audit.record_model_change(
-        session, actor=actor, action=action.value, model=model, before=before, reason=reason
+    next_version(model)
+    await record_model_change(
+        session, model, actor=actor, action=action.value, before=before, reason=reason
     )
     return model

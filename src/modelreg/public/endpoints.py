@@ -11,28 +11,24 @@ from pydantic import BaseModel, ConfigDict, Field
 from modelreg.access.rules import UnknownTier
 from modelreg.auth.dependencies import public_access
 from modelreg.catalog.exceptions import ChainEndsUnserved, ModelArchived, ModelNotFound
-from modelreg.catalog.query import (
-    MAX_LIMIT,
-    CapabilityMatch,
-    ListParams,
-    PublicModel,
-    SortKey,
-    SortOrder,
-    access_view,
-    check_states,
-    check_tier,
-    legacy_headers,
-)
-from modelreg.catalog.reader import CatalogReader, CatalogView
 from modelreg.config import get_settings
 from modelreg.exceptions import ValidationFailed
+from modelreg.lifecycle.states import LifecycleState
+from modelreg.listing import MAX_LIMIT, CapabilityMatch, ListParams, SortKey, SortOrder, check_tier
 from modelreg.pricing.credits import estimate
+from modelreg.public.schemas import (
+    CatalogReader,
+    CatalogView,
+    PublicModel,
+    access_view,
+    legacy_headers,
+)
+from modelreg.public.snapshot import is_compressible, list_body
 from modelreg.responses import ExactJSONResponse, RawJSONResponse, none_match
-from modelreg.snapshot.catalog import is_compressible, list_body
 
 router = APIRouter(prefix="/v1", tags=["public"], dependencies=[Depends(public_access)])
 
-States = Annotated[list[str], Query(description="active, legacy, archived (repeatable)")]
+States = Annotated[list[LifecycleState], Query(description="repeatable")]
 
 
 def current_view(request: Request) -> CatalogView:
@@ -85,7 +81,7 @@ async def list_models(
         capability_match=capability_match,
         tier=_check_tier(tier) if tier is not None else None,
         max_credits_per_1k=max_credits_per_1k,
-        states=check_states(state),
+        states=tuple(state),
         include_legacy=include_legacy,
         include_archived=include_archived,
         include_unavailable=include_unavailable,
@@ -144,7 +140,7 @@ def _served(view: CatalogView, model_id: str) -> PublicModel:
     model = view.by_id.get(model_id)
     if model is None:
         raise ModelNotFound(model_id)
-    if model.state == "archived":
+    if model.state is LifecycleState.ARCHIVED:
         replacement = model.body["legacy"]["replacement_model_id"] if model.body["legacy"] else None
         raise ModelArchived(model_id, replacement)
     return model
@@ -233,7 +229,7 @@ async def resolve_model(model_id: str, view: View) -> ExactJSONResponse:
             break
         chain.append(nxt.id)
         current = nxt
-    if current.state == "archived" or not current.available:
+    if current.state is LifecycleState.ARCHIVED or not current.available:
         raise ChainEndsUnserved(chain)
     return ExactJSONResponse(
         {"requested": model_id, "resolved": current.id, "chain": chain, "model": current.body}

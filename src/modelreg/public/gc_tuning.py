@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
-from modelreg.snapshot import metrics
+from modelreg import metrics
 
 SWEEP_GROWTH = 1.5  # sweep the frozen heap when it has grown by half since the last sweep
 SWEEP_INTERVAL_S = 600.0  # and at the first build ten minutes after the last sweep
