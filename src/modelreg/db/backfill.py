@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -53,34 +52,32 @@ Clock = Callable[[], float]
 
 @dataclass
 class BatchSizer:
-    """The next batch's size from how long the last ones took, as GitLab's batched background
+    """The next batch's size from how long the last one took, as GitLab's batched background
     migrations size theirs.
 
-    The aim is a batch of `TARGET_SHARE` of the budget at the slowest rate (seconds per row) of
-    the last `WINDOW` batches: the room left lets a batch slower than those stay within the
-    budget, and one quick batch among slow ones does not make the next one large. A batch that
-    took longer than the aim shrinks the next in proportion, at once; quicker ones let the next
-    grow by at most `MAX_GROWTH`, never beyond `max_size`.
+    The aim is a batch of `TARGET_SHARE` of the budget, which leaves room for a batch that
+    runs slower than its predecessor (a busy machine, a checkpoint) to stay within the budget.
+    A batch that took longer than the aim shrinks the next in proportion, at once; a quicker one
+    lets the next grow towards the aim by at least one row and at most `MAX_GROWTH`, never
+    beyond `max_size`. Growing by a row at least matters for small batches, whose time is
+    mostly the statement's and the commit's fixed cost rather than their rows'.
     """
 
     TARGET_SHARE = 0.5
     MAX_GROWTH = 1.2
-    WINDOW = 5
 
     max_size: int
     budget_s: float
     min_size: int = 1
-    _rates: deque[float] = field(
-        default_factory=lambda: deque(maxlen=BatchSizer.WINDOW), init=False, repr=False
-    )
 
     def next_size(self, size: int, seconds: float) -> int:
-        self._rates.append(seconds / max(size, 1))
-        grown = math.ceil(size * self.MAX_GROWTH)
-        slowest = max(self._rates)
-        if slowest > 0:
-            grown = min(grown, math.floor(self.budget_s * self.TARGET_SHARE / slowest))
-        return max(self.min_size, min(self.max_size, grown))
+        aim = self.budget_s * self.TARGET_SHARE
+        if seconds > aim:
+            wanted = math.floor(size * aim / seconds)
+        else:
+            growth = self.MAX_GROWTH if seconds <= 0 else min(self.MAX_GROWTH, aim / seconds)
+            wanted = max(size + 1, math.floor(size * growth))
+        return max(self.min_size, min(self.max_size, wanted))
 
 
 @dataclass
