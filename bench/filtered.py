@@ -1,22 +1,9 @@
-"""Benchmark filtered model lists on a large catalog (100,000 models by default).
+"""Benchmark filtered model lists on a large catalog: the public list in memory (through the
+app in this process) and the admin list in PostgreSQL, with the plan it runs.
 
-(i)  The public list with tier + capability + max_credits_per_1k filters, through the app in
-     this process (Starlette's TestClient over `create_app()`, lifespan included): distinct
-     queries (each a new query string, so nothing is served from the per-snapshot response
-     cache), the same query repeated (served from that cache), the same filters with
-     `limit=100`, and the in-memory selection alone. References: GET /healthz and
-     GET /v1/models/{id} through the same client.
-(ii) The admin list, which filters in the database:
-     GET /admin/v1/models?tier=pro&capability=vision&max_credits_per_1k=5, next to the same list
-     without filters and a `SELECT 1` round trip; and the plan PostgreSQL picks for the SQL it
-     runs (EXPLAIN, and EXPLAIN ANALYZE), with the indexes used.
+    .venv/bin/python bench/filtered.py [--models N] [--queries N] [--output FILE]
 
-    .venv/bin/python bench/filtered.py                                  # 100,000 models
-    .venv/bin/python bench/filtered.py --models 20000 --queries 50      # a quick run
-    .venv/bin/python bench/filtered.py --output docs/benchmarks-filtered.json
-
-Every series stops after --queries requests or --time-budget seconds, whichever comes first.
-See bench/README.md for what the figures mean.
+See bench/README.md for the options and what the figures mean.
 """
 
 from __future__ import annotations

@@ -1,18 +1,10 @@
-"""Benchmark the `models` -> `meta JSONB` migration against a live writer.
+"""Benchmark the `models` -> `meta JSONB` migration (0002_expand .. 0006_contract) against a
+live writer: time per revision, ACCESS EXCLUSIVE locks, backfill batches, writer latency and
+what it waits for, and whether the old columns and `meta` agree before the contract.
 
-Loads N synthetic rows into the wide 0001_baseline table, starts a writer that keeps writing
-while revisions 0002_expand .. 0006_contract run one at a time, and reports what a production
-rollout cares about: how long each revision takes, the longest ACCESS EXCLUSIVE lock it holds on
-`models`, the backfill batch times, the writer's latency and errors, and whether the old columns
-and `meta` agree before the contract. Reference figures from the same run (a `SELECT 1` round
-trip, the writer with no migration running) let the numbers be read as ratios.
+    .venv/bin/python bench/migrate.py [--rows N] [--batch-budget-ms MS] [--output FILE]
 
-    .venv/bin/python bench/migrate.py [--rows N] [--database-url URL] [--batch-size N]
-                                      [--output docs/benchmarks-migrate.json]
-
-Without --database-url (or MODELREG_BENCH_DATABASE_URL) an embedded PostgreSQL is started under
-a temporary directory. Either way the run uses a fresh database `modelreg_bench_<pid>` on that
-server and drops it at the end. See bench/README.md for how to read the results.
+See bench/README.md for the options and how to read the results.
 """
 
 from __future__ import annotations

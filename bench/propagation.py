@@ -1,17 +1,9 @@
-"""Benchmark how fast a change made through one modelreg instance is served by the others.
+"""Benchmark how fast a change made through one modelreg instance is served by the others
+(three instances on one database, a PATCH through A, B and C polled until they serve it).
 
-Three instances (uvicorn processes on their own loopback ports) share one fresh database with N
-synthetic models. Each change is a JSON Merge Patch of one model's `meta.description` sent to
-instance A's admin API; then A, B and C are each polled in a tight loop
-(GET /v1/models/{id}, every ~1 ms) until they serve the new description. The time from A's
-answer to the PATCH to the first poll that sees the change is its propagation time. A's own
-figure (the instance that made the change) is the reference.
+    .venv/bin/python bench/propagation.py [--changes N] [--models N] [--output FILE]
 
-    .venv/bin/python bench/propagation.py                       # 200 changes, 2,000 models
-    .venv/bin/python bench/propagation.py --changes 20          # a quick run
-    .venv/bin/python bench/propagation.py --output docs/benchmarks-propagation.json
-
-See bench/README.md for what the figures mean.
+See bench/README.md for the options and what the figures mean.
 """
 
 from __future__ import annotations

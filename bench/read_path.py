@@ -1,24 +1,9 @@
-"""Benchmark modelreg's public read path against two references, side by side in one run.
+"""Benchmark modelreg's public read path against a minimal ASGI app serving the same bytes and
+LiteLLM's proxy, side by side in one run (wrk, medians of interleaved runs, ratios).
 
-For each catalog size (20 and 2,000 models by default) a fresh database is filled with synthetic
-models, and three servers are started under the same uvicorn (1 worker, uvloop, httptools, no
-access log) on free loopback ports:
+    .venv/bin/python bench/read_path.py [--sizes 20,2000] [--duration S] [--output FILE]
 
-  (a) minimal:  a bare ASGI app serving the exact bytes modelreg returned (bench/minimal_app.py),
-                the cost of serving these responses at all;
-  (b) modelreg: `modelreg.app:create_app` over the benchmark database;
-  (c) LiteLLM:  LiteLLM's proxy with the same models in its config.yaml, no database
-                (GET /v1/models only).
-
-wrk then loads GET /v1/models and GET /v1/models/{id} at 32 and 128 connections, repeating every
-measurement (servers interleaved a, b, c, a, b, c, ...), and the medians are reported next to
-their ratios to the minimal app and to LiteLLM.
-
-    .venv/bin/python bench/read_path.py                                   # the full run
-    .venv/bin/python bench/read_path.py --duration 3 --repeats 1          # a quick one
-    .venv/bin/python bench/read_path.py --output docs/benchmarks-read-path.json
-
-See bench/README.md for what the figures mean.
+See bench/README.md for the options and what the figures mean.
 """
 
 from __future__ import annotations
