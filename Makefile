@@ -43,7 +43,7 @@ format: $(STAMP) ## Apply ruff fixes and formatting
 	$(BIN)/ruff format src tests bench
 
 bench: $(STAMP) ## Run the benchmarks in bench/, print their tables (JSON in .venv/bench/)
-	$(BIN)/python bench/migrate.py
+	$(BIN)/python bench/migrate.py --output $(VENV)/bench/migrate.json
 	timeout --kill-after=60 3600 $(BIN)/python bench/read_path.py --output $(VENV)/bench/read-path.json
 	timeout --kill-after=60 1800 $(BIN)/python bench/propagation.py --output $(VENV)/bench/propagation.json
 	timeout --kill-after=60 2400 $(BIN)/python bench/filtered.py --output $(VENV)/bench/filtered.json

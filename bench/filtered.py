@@ -1,36 +1,21 @@
-"""Benchmark filtered model lists on a large catalog (100,000 models by default).
+"""Benchmark filtered model lists on a large catalog: the public list in memory (through the
+app in this process) and the admin list in PostgreSQL, with the plan it runs.
 
-(i)  The public list with tier + capability + max_credits_per_1k filters, through the app in
-     this process (Starlette's TestClient over `create_app()`, lifespan included): distinct
-     queries (each a new query string, so nothing is served from the per-snapshot response
-     cache), the same query repeated (served from that cache), the same filters with
-     `limit=100`, and the in-memory selection alone. References: GET /healthz and
-     GET /v1/models/{id} through the same client.
-(ii) The admin list, which filters in the database:
-     GET /admin/v1/models?tier=pro&capability=vision&max_credits_per_1k=5, next to the same list
-     without filters and a `SELECT 1` round trip; and the plan PostgreSQL picks for the SQL it
-     runs (EXPLAIN, and EXPLAIN ANALYZE), with the indexes used.
+    .venv/bin/python bench/filtered.py [--models N] [--queries N] [--output FILE]
 
-    .venv/bin/python bench/filtered.py                                  # 100,000 models
-    .venv/bin/python bench/filtered.py --models 20000 --queries 50      # a quick run
-    .venv/bin/python bench/filtered.py --output docs/benchmarks-filtered.json
-
-Every series stops after --queries requests or --time-budget seconds, whichever comes first.
-See bench/README.md for what the figures mean.
+See bench/README.md for the options and what the figures mean.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import psutil
@@ -39,7 +24,7 @@ from sqlalchemy.engine import URL
 
 import catalog_data
 import harness
-from harness import Summary, fmt, fmt_ratio, log, ratio, table
+from harness import Report, Summary, fmt, fmt_ratio, log, ratio
 from modelreg.config import get_settings
 from modelreg.db.engine import sync_engine
 from modelreg.db.urls import libpq_conninfo
@@ -82,16 +67,10 @@ class Series:
         }
 
 
-def timed(series: Series, queries: int, budget_s: float, call: Callable[[int], None]) -> Series:
-    """Call `call(i)` up to `queries` times, stopping once `budget_s` is spent."""
+def timed(series: Series, queries: int, budget_s: float, call: Callable[[int], object]) -> Series:
+    """Time `call(i)` into `series`: up to `queries` times, or until `budget_s` is spent."""
     started = time.perf_counter()
-    for i in range(queries):
-        if time.perf_counter() - started > budget_s:
-            series.stopped_by_budget = True
-            break
-        t0 = time.perf_counter()
-        call(i)
-        series.latencies_ms.append((time.perf_counter() - t0) * 1000)
+    series.latencies_ms, series.stopped_by_budget = harness.timed(call, queries, budget_s)
     log(
         f"{series.name}: {series.summary.count} in {time.perf_counter() - started:.1f} s,"
         f" p50 {fmt(series.summary.p50_ms, 2)} ms"
@@ -227,12 +206,7 @@ def select1(args: argparse.Namespace, url: URL) -> Series:
     series = Series(SELECT1, "admin", None)
     with psycopg.connect(libpq_conninfo(url), autocommit=True) as conn:
         conn.execute("SELECT 1")
-
-        def query(i: int) -> None:
-            conn.execute("SELECT 1")
-
-        timed(series, args.queries, args.time_budget, query)
-    return series
+        return timed(series, args.queries, args.time_budget, lambda i: conn.execute("SELECT 1"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -321,10 +295,10 @@ def render(
     figures: AppFigures,
     series: Sequence[Series],
     plan: Plan,
-) -> str:
+) -> Report:
     by_name = {s.name: s for s in series}
-    out = [f"## Filtered lists on {args.models:,} models\n"]
-    out.append(
+    report = Report(f"Filtered lists on {args.models:,} models")
+    report.text(
         f"Filters: `{FILTERS}`. In-process app (TestClient over `create_app()`), up to"
         f" {args.queries} requests per row or {args.time_budget:g} s. App start-up (snapshot"
         f" load) {figures.start_s:.1f} s; process RSS {figures.rss_before_mb:,.0f} MB before it,"
@@ -332,10 +306,10 @@ def render(
         f" for the app). One full garbage collection then: {figures.gc_full_ms:,.0f} ms over"
         f" {figures.gc_objects:,} tracked objects."
         f" {env['cpus']} CPUs, Python {env['python']}; load average {env['load_before']}"
-        f" before, {env['load_after']} after.\n"
+        f" before, {env['load_after']} after."
     )
     for group, title in (("public", "(i) Public list, in process"), ("admin", "(ii) Admin list")):
-        out.append(f"### {title}\n")
+        report.section(title)
         rows: list[list[str]] = []
         for s in series:
             if s.group != group:
@@ -346,58 +320,44 @@ def render(
             summary = s.summary
             ref = by_name.get(s.reference) if s.reference else None
             statuses = ", ".join(f"{k}: {v}" for k, v in sorted(s.statuses.items())) or "—"
-            count = f"{summary.count}" + (" (time budget)" if s.stopped_by_budget else "")
             rows.append(
                 [
                     s.name,
-                    count,
+                    f"{summary.count}" + (" (time budget)" if s.stopped_by_budget else ""),
                     fmt(summary.p50_ms, 3),
                     fmt(summary.p99_ms, 3),
-                    fmt_ratio(ratio(summary.p50_ms, ref.summary.p50_ms if ref else None))
-                    + (f" ({s.reference})" if ref else ""),
+                    fmt_ratio(_p50_ratio(s, by_name)) + (f" ({s.reference})" if ref else ""),
                     "—" if s.matched is None else f"{s.matched:,}",
                     _size(s.body_bytes),
                     statuses,
                 ]
             )
-        out.append(
-            table(
-                [
-                    "request",
-                    "count",
-                    "p50 ms",
-                    "p99 ms",
-                    "p50 ÷ reference",
-                    "models",
-                    "body",
-                    "statuses",
-                ],
-                rows,
-            )
+        report.table(
+            "request | count | p50 ms | p99 ms | p50 ÷ reference | models | body | statuses",
+            rows,
         )
-        out.append("")
-    out.append("### (ii) The admin list's SQL and its plan\n")
-    out.append("```sql\n" + plan.sql.strip() + "\n```\n")
-    out.append(
+    report.section("(ii) The admin list's SQL and its plan")
+    report.text("```sql\n" + plan.sql.strip() + "\n```")
+    report.text(
         f"Indexes in the plan: {', '.join(plan.indexes()) or 'none (sequential scan)'}."
         f" EXPLAIN ANALYZE: planning {fmt(plan.analyzed.get('Planning Time'), 3)} ms,"
-        f" execution {fmt(plan.analyzed_ms(), 3)} ms.\n"
+        f" execution {fmt(plan.analyzed_ms(), 3)} ms."
     )
-    out.append("```\n" + "\n".join(_tree(plan.analyzed)) + "\n```\n")
-    return "\n".join(out)
+    report.text("```\n" + "\n".join(_tree(plan.analyzed)) + "\n```")
+    return report
+
+
+def _p50_ratio(s: Series, by_name: dict[str, Series]) -> float | None:
+    ref = by_name.get(s.reference) if s.reference else None
+    return ratio(s.summary.p50_ms, ref.summary.p50_ms if ref else None)
 
 
 def as_json(
-    args: argparse.Namespace,
-    env: dict[str, Any],
-    figures: AppFigures,
-    series: Sequence[Series],
-    plan: Plan,
+    args: argparse.Namespace, figures: AppFigures, series: Sequence[Series], plan: Plan
 ) -> dict[str, Any]:
     by_name = {s.name: s for s in series}
     return {
         "benchmark": "filtered",
-        "environment": env,
         "settings": {
             "models": args.models,
             "queries": args.queries,
@@ -410,15 +370,7 @@ def as_json(
         "gc_full_collection_ms": round(figures.gc_full_ms, 1),
         "gc_tracked_objects": figures.gc_objects,
         "series": [
-            {
-                **s.as_dict(),
-                "p50_ratio_to_reference": harness.rounded(
-                    ratio(
-                        s.summary.p50_ms,
-                        by_name[s.reference].summary.p50_ms if s.reference in by_name else None,
-                    )
-                ),
-            }
+            {**s.as_dict(), "p50_ratio_to_reference": harness.rounded(_p50_ratio(s, by_name))}
             for s in series
         ],
         "admin_sql": plan.sql,
@@ -429,18 +381,12 @@ def as_json(
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = harness.arguments(__doc__, strict=False)
     parser.add_argument("--models", type=int, default=100_000, help="catalog size")
     parser.add_argument("--queries", type=int, default=200, help="requests per series")
     parser.add_argument(
         "--time-budget", type=float, default=120.0, help="seconds at most per series"
     )
-    parser.add_argument(
-        "--database-url",
-        help="a PostgreSQL server to use (default: MODELREG_BENCH_DATABASE_URL, else an"
-        " embedded server in a temporary directory); a database is created and dropped",
-    )
-    parser.add_argument("--output", type=Path, help="also write every figure as JSON")
     args = parser.parse_args(argv)
     if args.models < 20:
         parser.error("--models must be at least 20")
@@ -451,8 +397,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    harness.stop_on_sigterm()
-    admin, env = harness.server_and_environment(args.database_url)
+    admin, env = harness.start(args.database_url)
     started = time.perf_counter()
     with harness.fresh_database(admin, f"modelreg_bench_filtered_{os.getpid()}") as url:
         models = catalog_data.load_catalog(url, args.models)
@@ -464,14 +409,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan = explain(url)
     env["wall_s"] = round(time.perf_counter() - started, 1)
     env["load_after"] = harness.load_average()
-    print(render(args, env, figures, series, plan), end="", flush=True)
-    if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(
-            json.dumps(as_json(args, env, figures, series, plan), indent=2, default=str) + "\n"
-        )
-        log(f"wrote {args.output}")
-    return 0
+    report = render(args, env, figures, series, plan)
+    return harness.finish(args, report, as_json(args, figures, series, plan), env)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,18 @@
-"""What the HTTP benchmarks in bench/ share: statistics, a fresh database, server processes on
-loopback ports, wrk runs and their parsing, Markdown formatting.
+"""What the benchmarks in bench/ share: the start and end of a run (server, fresh database,
+environment, command line, SIGTERM), statistics, the report (Markdown tables on stdout, every
+figure as JSON), server processes on loopback ports, and wrk.
 
-Not a benchmark itself; `read_path.py`, `propagation.py` and `filtered.py` import it (they run as
-scripts, so bench/ is on `sys.path`).
+Not a benchmark itself; the scripts import it (they run as scripts, so bench/ is on `sys.path`).
 """
 
 from __future__ import annotations
 
+import argparse
 import atexit
 import contextlib
 import http.client
 import importlib.metadata
+import json
 import os
 import platform
 import re
@@ -20,8 +22,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -44,6 +47,38 @@ def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
+# --------------------------------------------------------------------------------------------
+# The run
+
+
+def arguments(doc: str | None, *, strict: bool = True) -> argparse.ArgumentParser:
+    """A command line with the options every benchmark takes."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL server to use (default: MODELREG_BENCH_DATABASE_URL, else an"
+        " embedded server in a temporary directory); the run creates its own database on it"
+        " and drops it at the end",
+    )
+    parser.add_argument("--output", type=Path, help="also write every figure as JSON")
+    if strict:
+        parser.add_argument(
+            "--strict", action="store_true", help="exit with status 1 when a target is missed"
+        )
+    return parser
+
+
+def int_list(text: str) -> list[int]:
+    """`20,2000` as an argparse type."""
+    try:
+        values = [int(v.replace("_", "")) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of integers: {text}") from None
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError("every value must be at least 1")
+    return values
+
+
 def stop_on_sigterm() -> None:
     """Turn SIGTERM (from `timeout`, or a CI runner) into SystemExit, so that `finally` blocks
     stop the servers this run started and drop its database."""
@@ -54,9 +89,11 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def environment(**extra: Any) -> dict[str, Any]:
-    """What a result was measured on: machine, Python, modelreg and uvicorn versions."""
-    return {
+def start(database_url: str | None, **extra: Any) -> tuple[URL, dict[str, Any]]:
+    """The start of a run: SIGTERM handled, the PostgreSQL server to use (see `server_url`),
+    and what the result is measured on (machine, versions, server kind, load average)."""
+    stop_on_sigterm()
+    env: dict[str, Any] = {
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),
@@ -64,14 +101,7 @@ def environment(**extra: Any) -> dict[str, Any]:
         "modelreg": importlib.metadata.version("modelreg"),
         **extra,
     }
-
-
-def server_and_environment(database_url: str | None, **extra: Any) -> tuple[URL, dict[str, Any]]:
-    """The start of a run: the PostgreSQL server to use (see `server_url`) and what the result
-    is measured on, with the server's kind and the load average before the run."""
-    env = environment(**extra)
-    admin, kind = server_url(database_url)
-    env["database"] = kind
+    admin, env["database"] = server_url(database_url)
     env["load_before"] = load_average()
     return admin, env
 
@@ -82,6 +112,68 @@ def load_average() -> str:
         return " / ".join(f"{v:.2f}" for v in os.getloadavg())
     except OSError:
         return "unknown"
+
+
+def finish(
+    args: argparse.Namespace,
+    report: Report,
+    document: dict[str, Any],
+    env: dict[str, Any] | None = None,
+) -> int:
+    """The end of a run: the report on stdout, `document` (with the environment and the
+    targets) as JSON to --output; exit status 1 under --strict when a target was missed."""
+    if env is not None:
+        env.setdefault("load_after", load_average())
+        document = {**document, "environment": env}
+    document["targets"] = [t.as_dict() for t in report.targets]
+    print(report.markdown(), end="", flush=True)
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(document, indent=2, default=str) + "\n")
+        log(f"wrote {args.output}")
+    missed = any(t.ok is not True for t in report.targets)
+    return 1 if getattr(args, "strict", False) and missed else 0
+
+
+class Worker(threading.Thread):
+    """A daemon thread running `loop()` until `stop()`; what ended it with an exception is kept
+    in `crashed`, for the main thread to raise (`check()`)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name=name, daemon=True)
+        self.stopping = threading.Event()
+        self.crashed: BaseException | None = None
+
+    def loop(self) -> None:
+        raise NotImplementedError
+
+    def run(self) -> None:
+        try:
+            self.loop()
+        except BaseException as exc:  # reported by the main thread
+            self.crashed = exc
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=30)
+
+    def check(self) -> None:
+        if self.crashed is not None:
+            raise RuntimeError(f"{self.name} crashed") from self.crashed
+
+
+def timed(call: Callable[[int], object], count: int, budget_s: float) -> tuple[list[float], bool]:
+    """Call `call(i)` up to `count` times, stopping once `budget_s` is spent: the latency of
+    each call in ms, and whether the budget cut the series short."""
+    latencies: list[float] = []
+    started = time.perf_counter()
+    for i in range(count):
+        if time.perf_counter() - started > budget_s:
+            return latencies, True
+        t0 = time.perf_counter()
+        call(i)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    return latencies, False
 
 
 # --------------------------------------------------------------------------------------------
@@ -100,14 +192,17 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 
 
 def median(values: Sequence[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return percentile(present, 50)
+    return percentile([v for v in values if v is not None], 50)
 
 
 def ratio(value: float | None, reference: float | None) -> float | None:
     if value is None or reference is None or reference <= 0:
         return None
     return value / reference
+
+
+def rounded(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 @dataclass(frozen=True)
@@ -136,13 +231,13 @@ class Summary:
             "max_ms": rounded(self.max_ms),
         }
 
-
-def rounded(value: float | None, digits: int = 3) -> float | None:
-    return None if value is None else round(value, digits)
+    def cells(self, digits: int = 2) -> list[str]:
+        """p50, p99 and max, for a table row."""
+        return [fmt(self.p50_ms, digits), fmt(self.p99_ms, digits), fmt(self.max_ms, digits)]
 
 
 # --------------------------------------------------------------------------------------------
-# Markdown
+# The report
 
 
 def fmt(value: float | None, digits: int = 1) -> str:
@@ -168,14 +263,60 @@ def fmt_rate(value: float | None) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def table(header: str | Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table; `header` may be one string with the columns separated by " | "."""
+    if isinstance(header, str):
+        header = header.split(" | ")
     out = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
     out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
     return "\n".join(out) + "\n"
 
 
-def pass_fail(ok: bool | None) -> str:
-    return "—" if ok is None else ("PASS" if ok else "FAIL")
+@dataclass(frozen=True)
+class Target:
+    name: str
+    measured: str
+    ok: bool | None  # None: not measured
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"target": self.name, "measured": self.measured, "ok": self.ok}
+
+
+class Report:
+    """A benchmark's Markdown report: a title, then paragraphs, tables, notes, targets."""
+
+    def __init__(self, title: str) -> None:
+        self.blocks = [f"## {title}\n"]
+        self.targets: list[Target] = []
+
+    def text(self, paragraph: str) -> None:
+        self.blocks.append(paragraph + "\n")
+
+    def section(self, title: str) -> None:
+        self.blocks.append(f"### {title}\n")
+
+    def table(self, header: str | Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        self.blocks.append(table(header, rows))
+
+    def notes(self, notes: Sequence[str]) -> None:
+        if notes:
+            self.blocks.append("\n".join(f"- {n}" for n in notes) + "\n")
+
+    def add_targets(self, targets: Sequence[Target], title: str = "Targets") -> None:
+        self.targets += targets
+        self.section(title)
+        ok = {True: "PASS", False: "FAIL", None: "—"}
+        self.table(
+            ["target", "measured", "result"], [[t.name, t.measured, ok[t.ok]] for t in targets]
+        )
+
+    def markdown(self) -> str:
+        return "\n".join(self.blocks)
 
 
 # --------------------------------------------------------------------------------------------
@@ -198,25 +339,28 @@ def server_url(given: str | None) -> tuple[URL, str]:
     return normalise(embedded.start(data_dir, database="postgres")), "embedded"
 
 
-@contextlib.contextmanager
-def fresh_database(admin: URL, name: str) -> Iterator[URL]:
-    """A new database `name` migrated to head; dropped again at the end."""
+def _drop_database(admin: URL, name: str) -> None:
     with psycopg.connect(libpq_conninfo(admin), autocommit=True) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+
+
+@contextlib.contextmanager
+def fresh_database(admin: URL, name: str, revision: str | None = "head") -> Iterator[URL]:
+    """A new database `name`, migrated to `revision` (None: left empty); dropped at the end."""
+    _drop_database(admin, name)
+    with psycopg.connect(libpq_conninfo(admin), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = admin.set(database=name)
     try:
-        started = time.perf_counter()
-        migrate.upgrade(url, "head")
-        log(f"database {name} migrated to head in {time.perf_counter() - started:.1f} s")
+        if revision is not None:
+            started = time.perf_counter()
+            migrate.upgrade(url, revision)
+            log(f"database {name} migrated to {revision} in {time.perf_counter() - started:.1f} s")
         yield url
     finally:
-        with psycopg.connect(libpq_conninfo(admin), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        _drop_database(admin, name)
 
 
 def url_text(url: URL) -> str:
@@ -227,19 +371,9 @@ def url_text(url: URL) -> str:
 def create_admin_token(url: URL) -> str:
     """`modelreg token create --name bench --role admin --quiet` against the bench database."""
     env = {**os.environ, "MODELREG_DATABASE_URL": url_text(url)}
+    argv = ["token", "create", "--name", "bench", "--role", "admin", "--quiet"]
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "modelreg.cli.main",
-            "token",
-            "create",
-            "--name",
-            "bench",
-            "--role",
-            "admin",
-            "--quiet",
-        ],
+        [sys.executable, "-m", "modelreg.cli.main", *argv],
         capture_output=True,
         text=True,
         env=env,
@@ -330,30 +464,6 @@ def free_port() -> int:
 
 class ServerFailed(RuntimeError):
     pass
-
-
-def uvicorn_argv(python: str, target: str, port: int, *extra: str) -> list[str]:
-    """The one uvicorn command line every server in a comparison runs under."""
-    return [
-        python,
-        "-m",
-        "uvicorn",
-        target,
-        *extra,
-        "--host",
-        LOOPBACK,
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
 
 
 @dataclass
@@ -479,6 +589,34 @@ class Server:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
+
+
+def start_uvicorn(
+    name: str,
+    target: str,
+    workdir: Path,
+    env: Mapping[str, str],
+    *extra: str,
+    python: str = sys.executable,
+) -> Server:
+    """`target` under the one uvicorn command line every server in a comparison runs under (1
+    worker, uvloop, httptools, no access log), on a free loopback port, logging to
+    `workdir/<name>.log`; `env` is added to this process's environment."""
+    port = free_port()
+    argv = [python, "-m", "uvicorn", target, *extra, "--host", LOOPBACK, "--port", str(port)]
+    argv += ["--workers", "1", "--loop", "uvloop", "--http", "httptools"]
+    argv += ["--no-access-log", "--log-level", "warning"]
+    server = Server(name, argv, port, {**os.environ, **env}, workdir, workdir / f"{name}.log")
+    server.start()
+    return server
+
+
+def start_modelreg(
+    url: URL, workdir: Path, name: str = "modelreg", env: Mapping[str, str] | None = None
+) -> Server:
+    """modelreg's app over the database at `url`."""
+    env = {"MODELREG_DATABASE_URL": url_text(url), **(env or {})}
+    return start_uvicorn(name, "modelreg.app:create_app", workdir, env, "--factory")
 
 
 def wait_idle(

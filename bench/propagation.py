@@ -1,17 +1,9 @@
-"""Benchmark how fast a change made through one modelreg instance is served by the others.
+"""Benchmark how fast a change made through one modelreg instance is served by the others
+(three instances on one database, a PATCH through A, B and C polled until they serve it).
 
-Three instances (uvicorn processes on their own loopback ports) share one fresh database with N
-synthetic models. Each change is a JSON Merge Patch of one model's `meta.description` sent to
-instance A's admin API; then A, B and C are each polled in a tight loop
-(GET /v1/models/{id}, every ~1 ms) until they serve the new description. The time from A's
-answer to the PATCH to the first poll that sees the change is its propagation time. A's own
-figure (the instance that made the change) is the reference.
+    .venv/bin/python bench/propagation.py [--changes N] [--models N] [--output FILE]
 
-    .venv/bin/python bench/propagation.py                       # 200 changes, 2,000 models
-    .venv/bin/python bench/propagation.py --changes 20          # a quick run
-    .venv/bin/python bench/propagation.py --output docs/benchmarks-propagation.json
-
-See bench/README.md for what the figures mean.
+See bench/README.md for the options and what the figures mean.
 """
 
 from __future__ import annotations
@@ -34,7 +26,7 @@ from sqlalchemy.engine import URL
 
 import catalog_data
 import harness
-from harness import KeepAlive, Server, Summary, fmt, fmt_ratio, log, pass_fail, ratio, table
+from harness import KeepAlive, Report, Server, Summary, Target, fmt, fmt_ratio, log, ratio
 
 INSTANCES: tuple[str, ...] = ("A", "B", "C")
 WRITER = "A"
@@ -129,20 +121,6 @@ class Poller(threading.Thread):
             time.sleep(self.interval_s)
 
 
-def start_instance(url: URL, name: str, workdir: Path) -> Server:
-    port = harness.free_port()
-    server = Server(
-        name=name,
-        argv=harness.uvicorn_argv(sys.executable, "modelreg.app:create_app", port, "--factory"),
-        port=port,
-        env={**os.environ, "MODELREG_DATABASE_URL": harness.url_text(url)},
-        cwd=workdir,
-        log_path=workdir / f"instance-{name}.log",
-    )
-    server.start()
-    return server
-
-
 @dataclass
 class Results:
     models: int
@@ -162,7 +140,7 @@ def run(args: argparse.Namespace, admin: URL, workdir: Path) -> Results:
         models = catalog_data.load_catalog(url, args.models)
         token = harness.create_admin_token(url)
         targets = [m.id for m in models if m.served and not m.is_legacy][:20]
-        servers = {i: start_instance(url, i, workdir) for i in INSTANCES}
+        servers = {i: harness.start_modelreg(url, workdir, f"instance-{i}") for i in INSTANCES}
         try:
             ready = {
                 i: s.wait_ready("/v1/models", timeout=args.ready_timeout)
@@ -249,154 +227,121 @@ def _measure(
 # Figures
 
 
-def _summary(results: Results, instances: Sequence[str]) -> Summary:
-    return Summary.of([s.upper_ms for s in results.sightings if s.instance in instances and s.seen])
+def _seen(results: Results, instances: Sequence[str]) -> list[Sighting]:
+    return [s for s in results.sightings if s.instance in instances]
 
 
-def _lower(results: Results, instances: Sequence[str]) -> Summary:
-    return Summary.of([s.lower_ms for s in results.sightings if s.instance in instances and s.seen])
+def _summary(results: Results, instances: Sequence[str], lower: bool = False) -> Summary:
+    seen = [s for s in _seen(results, instances) if s.seen]
+    return Summary.of([s.lower_ms if lower else s.upper_ms for s in seen])
 
 
 def _missed(results: Results, instances: Sequence[str]) -> int:
-    return sum(1 for s in results.sightings if s.instance in instances and not s.seen)
+    return sum(1 for s in _seen(results, instances) if not s.seen)
 
 
 def _poll_errors(results: Results, instances: Sequence[str]) -> int:
-    return sum(s.errors for s in results.sightings if s.instance in instances)
+    return sum(s.errors for s in _seen(results, instances))
 
 
 def _polls(results: Results, instances: Sequence[str]) -> float | None:
-    counts = [s.polls for s in results.sightings if s.instance in instances]
+    counts = [s.polls for s in _seen(results, instances)]
     return sum(counts) / len(counts) if counts else None
 
 
 OTHERS = tuple(i for i in INSTANCES if i != WRITER)
 
 
-def target_ok(results: Results) -> bool | None:
+def target(results: Results, args: argparse.Namespace) -> Target:
     overall = _summary(results, OTHERS)
-    if overall.p99_ms is None:
-        return None
-    return (
-        overall.p99_ms < TARGET_P99_MS
-        and _missed(results, OTHERS) == 0
-        and not results.patch_errors
+    missed = _missed(results, OTHERS)
+    measured = f"{fmt(overall.p99_ms, 2)} ms"
+    if missed:
+        measured += f"; {missed} sighting(s) missing after {args.change_timeout:g} s"
+    if results.patch_errors:
+        measured += f"; {len(results.patch_errors)} PATCH error(s)"
+    return Target(
+        f"propagation p99 < {TARGET_P99_MS:g} ms on {', '.join(OTHERS)}",
+        measured,
+        None
+        if overall.p99_ms is None
+        else overall.p99_ms < TARGET_P99_MS and not missed and not results.patch_errors,
     )
 
 
-def render(results: Results, args: argparse.Namespace, env: dict[str, Any]) -> str:
-    out = ["## Propagation: a change through instance A, served by B and C\n"]
-    out.append(
+def render(results: Results, args: argparse.Namespace, env: dict[str, Any]) -> Report:
+    report = Report("Propagation: a change through instance A, served by B and C")
+    report.text(
         f"{len(INSTANCES)} instances (1 uvicorn worker each) on one database with"
         f" {args.models:,} models; {results.changes} changes (PATCH meta.description through"
         f" A's admin API), each instance polled with GET /v1/models/{{id}} every"
         f" ~{args.poll_ms:g} ms until it serves the change. Times are from A's answer to the"
         f" PATCH to the poll that saw the change. {env['cpus']} CPUs, Python {env['python']};"
-        f" load average {env['load_before']} before, {env['load_after']} after.\n"
+        f" load average {env['load_before']} before, {env['load_after']} after."
     )
     reference = _summary(results, (WRITER,))
-    rt_all = [v for i in INSTANCES for v in results.round_trips_ms.get(i, [])]
-    round_trip = Summary.of(rt_all)
-    rows: list[list[str]] = []
+    round_trip = Summary.of([v for i in INSTANCES for v in results.round_trips_ms.get(i, [])])
     groups: list[tuple[str, tuple[str, ...]]] = [
         (f"{WRITER} (made the change; reference)", (WRITER,)),
         *((i, (i,)) for i in OTHERS),
         (" + ".join(OTHERS) + " (overall)", OTHERS),
     ]
+    rows: list[list[str]] = []
     for label, members in groups:
         s = _summary(results, members)
-        lower = _lower(results, members)
         rows.append(
             [
                 label,
-                f"{s.count} / {sum(1 for x in results.sightings if x.instance in members)}",
-                fmt(s.p50_ms, 2),
-                fmt(s.p99_ms, 2),
-                fmt(s.max_ms, 2),
-                fmt(lower.p50_ms, 2),
+                f"{s.count} / {len(_seen(results, members))}",
+                *s.cells(2),
+                fmt(_summary(results, members, lower=True).p50_ms, 2),
                 fmt_ratio(ratio(s.p50_ms, reference.p50_ms)),
                 fmt_ratio(ratio(s.p50_ms, round_trip.p50_ms)),
                 fmt(_polls(results, members), 1),
                 str(_poll_errors(results, members)),
             ]
         )
-    out.append(
-        table(
-            [
-                "instance",
-                "seen",
-                "p50 ms",
-                "p99 ms",
-                "max ms",
-                "lower bound p50 ms",
-                "p50 ÷ A",
-                "p50 ÷ poll round trip",
-                "polls / change",
-                "poll errors",
-            ],
-            rows,
-        )
+    report.table(
+        "instance | seen | p50 ms | p99 ms | max ms | lower bound p50 ms | p50 ÷ A"
+        " | p50 ÷ poll round trip | polls / change | poll errors",
+        rows,
     )
     patch = Summary.of(results.patch_ms)
-    out.append("\n### References\n")
-    out.append(
-        table(
-            ["what", "p50 ms", "p99 ms", "max ms", "count"],
+    report.section("References")
+    report.table(
+        ["what", "p50 ms", "p99 ms", "max ms", "count"],
+        [
             [
-                [
-                    "poll round trip (GET /v1/models/{id}, all instances)",
-                    fmt(round_trip.p50_ms, 3),
-                    fmt(round_trip.p99_ms, 3),
-                    fmt(round_trip.max_ms, 3),
-                    str(round_trip.count),
-                ],
-                [
-                    "PATCH /admin/v1/models/{id} on A (request to answer)",
-                    fmt(patch.p50_ms, 2),
-                    fmt(patch.p99_ms, 2),
-                    fmt(patch.max_ms, 2),
-                    str(patch.count),
-                ],
+                "poll round trip (GET /v1/models/{id}, all instances)",
+                *round_trip.cells(3),
+                str(round_trip.count),
             ],
-        )
-    )
-    overall = _summary(results, OTHERS)
-    missed = _missed(results, OTHERS)
-    out.append("\n### Target\n")
-    measured = f"{fmt(overall.p99_ms, 2)} ms"
-    if missed:
-        measured += f"; {missed} sighting(s) missing after {args.change_timeout:g} s"
-    if results.patch_errors:
-        measured += f"; {len(results.patch_errors)} PATCH error(s)"
-    out.append(
-        table(
-            ["target", "measured", "result"],
             [
-                [
-                    f"propagation p99 < {TARGET_P99_MS:g} ms on {', '.join(OTHERS)}",
-                    measured,
-                    pass_fail(target_ok(results)),
-                ]
+                "PATCH /admin/v1/models/{id} on A (request to answer)",
+                *patch.cells(2),
+                str(patch.count),
             ],
-        )
+        ],
     )
-    notes = [
-        "lower bound: when the last poll that did not see the change was sent; the change"
-        " became visible between that and the p50/p99/max figures (when the poll that saw it"
-        " came back).",
-        "ready in: " + ", ".join(f"{i} {fmt(t, 2)} s" for i, t in results.ready_s.items()),
-        "RSS at the end: " + ", ".join(f"{i} {fmt(v)} MB" for i, v in results.rss_mb.items()),
-    ]
-    notes += [f"PATCH error {e}" for e in results.patch_errors[:10]]
-    out.append("\n" + "\n".join(f"- {n}" for n in notes) + "\n")
-    return "\n".join(out)
+    report.add_targets([target(results, args)], "Target")
+    report.notes(
+        [
+            "lower bound: when the last poll that did not see the change was sent; the change"
+            " became visible between that and the p50/p99/max figures (when the poll that saw it"
+            " came back).",
+            "ready in: " + ", ".join(f"{i} {fmt(t, 2)} s" for i, t in results.ready_s.items()),
+            "RSS at the end: " + ", ".join(f"{i} {fmt(v)} MB" for i, v in results.rss_mb.items()),
+            *(f"PATCH error {e}" for e in results.patch_errors[:10]),
+        ]
+    )
+    return report
 
 
-def as_json(results: Results, args: argparse.Namespace, env: dict[str, Any]) -> dict[str, Any]:
+def as_json(results: Results, args: argparse.Namespace) -> dict[str, Any]:
     per_instance = {
         i: {
             "visible_after_patch": _summary(results, (i,)).as_dict(),
-            "lower_bound": _lower(results, (i,)).as_dict(),
+            "lower_bound": _summary(results, (i,), lower=True).as_dict(),
             "missed": _missed(results, (i,)),
             "poll_errors": _poll_errors(results, (i,)),
             "polls_per_change": _polls(results, (i,)),
@@ -409,7 +354,6 @@ def as_json(results: Results, args: argparse.Namespace, env: dict[str, Any]) -> 
     overall = _summary(results, OTHERS)
     return {
         "benchmark": "propagation",
-        "environment": env,
         "settings": {
             "models": args.models,
             "changes": args.changes,
@@ -425,10 +369,6 @@ def as_json(results: Results, args: argparse.Namespace, env: dict[str, Any]) -> 
         },
         "patch": Summary.of(results.patch_ms).as_dict(),
         "patch_errors": results.patch_errors,
-        "target": {
-            "target": f"p99 < {TARGET_P99_MS:g} ms on {', '.join(OTHERS)}",
-            "ok": target_ok(results),
-        },
         "sightings": [
             {
                 "instance": s.instance,
@@ -445,29 +385,19 @@ def as_json(results: Results, args: argparse.Namespace, env: dict[str, Any]) -> 
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--models", type=int, default=2000, help="catalog size")
-    parser.add_argument("--changes", type=int, default=200, help="changes to make through A")
-    parser.add_argument("--poll-ms", type=float, default=1.0, help="pause between two polls")
-    parser.add_argument(
+    parser = harness.arguments(__doc__)
+    add = parser.add_argument
+    add("--models", type=int, default=2000, help="catalog size")
+    add("--changes", type=int, default=200, help="changes to make through A")
+    add("--poll-ms", type=float, default=1.0, help="pause between two polls")
+    add(
         "--change-timeout",
         type=float,
         default=5.0,
         help="seconds to wait for an instance to serve a change before counting it missed",
     )
-    parser.add_argument(
-        "--database-url",
-        help="a PostgreSQL server to use (default: MODELREG_BENCH_DATABASE_URL, else an"
-        " embedded server in a temporary directory); a database is created and dropped",
-    )
-    parser.add_argument("--output", type=Path, help="also write every figure as JSON")
-    parser.add_argument(
-        "--ready-timeout", type=float, default=120.0, help="seconds an instance may take to start"
-    )
-    parser.add_argument("--seed", type=int, default=20261128, help="seed of the pauses")
-    parser.add_argument(
-        "--strict", action="store_true", help="exit with status 1 when the target is missed"
-    )
+    add("--ready-timeout", type=float, default=120.0, help="seconds an instance may take to start")
+    add("--seed", type=int, default=20261128, help="seed of the pauses")
     args = parser.parse_args(argv)
     if args.models < 20:
         parser.error("--models must be at least 20")
@@ -478,19 +408,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    harness.stop_on_sigterm()
-    admin, env = harness.server_and_environment(args.database_url)
+    admin, env = harness.start(args.database_url)
     with tempfile.TemporaryDirectory(prefix="modelreg-bench-propagation-") as tmp:
         results = run(args, admin, Path(tmp))
     env["load_after"] = harness.load_average()
-    print(render(results, args, env), end="", flush=True)
-    if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(as_json(results, args, env), indent=2) + "\n")
-        log(f"wrote {args.output}")
-    if args.strict and not target_ok(results):
-        return 1
-    return 0
+    return harness.finish(args, render(results, args, env), as_json(results, args), env)
 
 
 if __name__ == "__main__":

@@ -1,24 +1,9 @@
-"""Benchmark modelreg's public read path against two references, side by side in one run.
+"""Benchmark modelreg's public read path against a minimal ASGI app serving the same bytes and
+LiteLLM's proxy, side by side in one run (wrk, medians of interleaved runs, ratios).
 
-For each catalog size (20 and 2,000 models by default) a fresh database is filled with synthetic
-models, and three servers are started under the same uvicorn (1 worker, uvloop, httptools, no
-access log) on free loopback ports:
+    .venv/bin/python bench/read_path.py [--sizes 20,2000] [--duration S] [--output FILE]
 
-  (a) minimal:  a bare ASGI app serving the exact bytes modelreg returned (bench/minimal_app.py),
-                the cost of serving these responses at all;
-  (b) modelreg: `modelreg.app:create_app` over the benchmark database;
-  (c) LiteLLM:  LiteLLM's proxy with the same models in its config.yaml, no database
-                (GET /v1/models only).
-
-wrk then loads GET /v1/models and GET /v1/models/{id} at 32 and 128 connections, repeating every
-measurement (servers interleaved a, b, c, a, b, c, ...), and the medians are reported next to
-their ratios to the minimal app and to LiteLLM.
-
-    .venv/bin/python bench/read_path.py                                   # the full run
-    .venv/bin/python bench/read_path.py --duration 3 --repeats 1          # a quick one
-    .venv/bin/python bench/read_path.py --output docs/benchmarks-read-path.json
-
-See bench/README.md for what the figures mean.
+See bench/README.md for the options and what the figures mean.
 """
 
 from __future__ import annotations
@@ -41,20 +26,19 @@ from sqlalchemy.engine import URL
 import catalog_data
 import harness
 from harness import (
-    BENCH_DIR,
     MB,
+    Report,
     Server,
     ServerFailed,
+    Target,
     WrkResult,
     fmt,
     fmt_rate,
     fmt_ratio,
     log,
     median,
-    pass_fail,
     ratio,
     rounded,
-    table,
 )
 from setup_tools import LITELLM_VENV, Litellm, SetupFailed, ensure_litellm, ensure_wrk
 
@@ -62,8 +46,12 @@ SERVERS: tuple[str, ...] = ("minimal", "modelreg", "litellm")
 LABELS = {"minimal": "(a) minimal", "modelreg": "(b) modelreg", "litellm": "(c) LiteLLM"}
 ENDPOINTS: tuple[str, ...] = ("list", "model")
 ENDPOINT_LABELS = {"list": "GET /v1/models", "model": "GET /v1/models/{id}"}
-RPS_RATIOS = ("b ÷ a", "c ÷ a", "b ÷ c")
-P99_RATIOS = ("p99 b ÷ a", "p99 c ÷ a", "p99 b ÷ c")
+# The ratios every table and the JSON report: (server, reference, column label).
+PAIRS: tuple[tuple[str, str, str], ...] = (
+    ("modelreg", "minimal", "b ÷ a"),
+    ("litellm", "minimal", "c ÷ a"),
+    ("modelreg", "litellm", "b ÷ c"),
+)
 
 # Targets.
 TARGET_THROUGHPUT_RATIO = 0.8  # modelreg req/s >= 0.8 x the minimal app's, at every size
@@ -96,26 +84,6 @@ class Contender:
         return f"http://{harness.LOOPBACK}:{self.server.port}{self.paths[endpoint]}"
 
 
-def server_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(extra)
-    return env
-
-
-def start_modelreg(url: URL, workdir: Path, extra_env: dict[str, str], name: str) -> Server:
-    port = harness.free_port()
-    server = Server(
-        name=name,
-        argv=harness.uvicorn_argv(sys.executable, "modelreg.app:create_app", port, "--factory"),
-        port=port,
-        env=server_env(MODELREG_DATABASE_URL=harness.url_text(url), **extra_env),
-        cwd=workdir,
-        log_path=workdir / f"{name}.log",
-    )
-    server.start()
-    return server
-
-
 def record(server: Server, paths: dict[str, str]) -> dict[str, dict[str, Any]]:
     """What modelreg answers on each path: status, content headers and body."""
     recorded: dict[str, dict[str, Any]] = {}
@@ -138,27 +106,6 @@ def record(server: Server, paths: dict[str, str]) -> dict[str, dict[str, Any]]:
     return recorded
 
 
-def start_minimal(responses: Path, workdir: Path) -> Server:
-    port = harness.free_port()
-    server = Server(
-        name="minimal",
-        argv=harness.uvicorn_argv(
-            sys.executable,
-            "minimal_app:create_app",
-            port,
-            "--factory",
-            "--app-dir",
-            str(BENCH_DIR),
-        ),
-        port=port,
-        env=server_env(MODELREG_BENCH_RESPONSES=str(responses)),
-        cwd=workdir,
-        log_path=workdir / "minimal.log",
-    )
-    server.start()
-    return server
-
-
 def litellm_config(models: Sequence[catalog_data.SyntheticModel]) -> str:
     """config.yaml for LiteLLM's proxy: the served models, each an OpenAI-style deployment."""
     lines = ["model_list:"]
@@ -171,27 +118,6 @@ def litellm_config(models: Sequence[catalog_data.SyntheticModel]) -> str:
         ]
     lines += ["litellm_settings:", "  telemetry: false", "general_settings: {}"]
     return "\n".join(lines) + "\n"
-
-
-def start_litellm(litellm: Litellm, config: Path, master_key: str, workdir: Path) -> Server:
-    assert litellm.python is not None
-    port = harness.free_port()
-    server = Server(
-        name="litellm",
-        argv=harness.uvicorn_argv(str(litellm.python), "litellm.proxy.proxy_server:app", port),
-        port=port,
-        env=server_env(
-            CONFIG_FILE_PATH=str(config),
-            LITELLM_MASTER_KEY=master_key,
-            # The bundled model price map, not a download at start-up.
-            LITELLM_LOCAL_MODEL_COST_MAP="True",
-            LITELLM_LOG="ERROR",
-        ),
-        cwd=workdir,
-        log_path=workdir / "litellm.log",
-    )
-    server.start()
-    return server
 
 
 # --------------------------------------------------------------------------------------------
@@ -277,7 +203,7 @@ class SizeBench:
 
         # (b) first: the reference serves what it answered.
         env = dict(kv.split("=", 1) for kv in self.args.modelreg_env)
-        c["modelreg"].server = start_modelreg(url, self.workdir, env, "modelreg")
+        c["modelreg"].server = harness.start_modelreg(url, self.workdir, env=env)
         c["modelreg"].paths = paths
         result.ready_s["modelreg"] = c["modelreg"].server.wait_ready(paths["list"], timeout=timeout)
         log(f"{self.size} models: modelreg ready in {result.ready_s['modelreg']:.2f} s")
@@ -291,7 +217,15 @@ class SizeBench:
         responses.write_text(json.dumps(recorded))
 
         # (a)
-        c["minimal"].server = start_minimal(responses, self.workdir)
+        c["minimal"].server = harness.start_uvicorn(
+            "minimal",
+            "minimal_app:create_app",
+            self.workdir,
+            {"MODELREG_BENCH_RESPONSES": str(responses)},
+            "--factory",
+            "--app-dir",
+            str(harness.BENCH_DIR),
+        )
         c["minimal"].paths = paths
         result.ready_s["minimal"] = c["minimal"].server.wait_ready(paths["list"], timeout=timeout)
         for endpoint, path in paths.items():
@@ -312,7 +246,19 @@ class SizeBench:
             c["litellm"].headers = {"Authorization": f"Bearer {key}"}
             c["litellm"].paths = {"list": "/v1/models"}
             try:
-                c["litellm"].server = start_litellm(self.litellm, config, key, self.workdir)
+                c["litellm"].server = harness.start_uvicorn(
+                    "litellm",
+                    "litellm.proxy.proxy_server:app",
+                    self.workdir,
+                    {
+                        "CONFIG_FILE_PATH": str(config),
+                        "LITELLM_MASTER_KEY": key,
+                        # The bundled model price map, not a download at start-up.
+                        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+                        "LITELLM_LOG": "ERROR",
+                    },
+                    python=str(self.litellm.python),
+                )
                 result.ready_s["litellm"] = c["litellm"].server.wait_ready(
                     "/v1/models", headers=c["litellm"].headers, timeout=timeout
                 )
@@ -434,6 +380,15 @@ class Cell:
     p99_ms: float | None
     errors: int
 
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requests_per_s": rounded(self.requests_per_s, 2),
+            "p50_ms": rounded(self.p50_ms),
+            "p99_ms": rounded(self.p99_ms),
+            "runs": self.runs,
+            "errors": self.errors,
+        }
+
 
 def cell(result: SizeResult, endpoint: str, connections: int, server: str) -> Cell | None:
     runs = [
@@ -452,167 +407,152 @@ def cell(result: SizeResult, endpoint: str, connections: int, server: str) -> Ce
     )
 
 
-def _get(c: Cell | None, attr: str) -> float | None:
-    return None if c is None else getattr(c, attr)
-
-
-def _server_cell(result: SizeResult, server: str, c: Cell | None, attr: str, digits: int) -> str:
-    contender = result.contenders[server]
-    if contender.unavailable:
-        return "unavailable"
-    if c is None:
-        return "n/a"
-    text = fmt_rate(c.requests_per_s) if attr == "requests_per_s" else fmt(getattr(c, attr), digits)
-    return f"{text} ({c.errors} err)" if c.errors else text
-
-
 @dataclass(frozen=True)
-class Target:
-    name: str
-    measured: str
-    ok: bool | None
+class Comparison:
+    """One row of the tables: every server's cell for (size, endpoint, connections)."""
+
+    result: SizeResult
+    endpoint: str
+    connections: int
+    cells: dict[str, Cell | None]
+
+    def value(self, server: str, attr: str) -> float | None:
+        found = self.cells[server]
+        return None if found is None else getattr(found, attr)
+
+    def ratios(self, attr: str) -> list[float | None]:
+        """`attr` of each pair in PAIRS, divided."""
+        return [ratio(self.value(a, attr), self.value(b, attr)) for a, b, _ in PAIRS]
+
+    def shown(self, server: str, text: str) -> str:
+        if self.result.contenders[server].unavailable:
+            return "unavailable"
+        found = self.cells[server]
+        if found is None:
+            return "n/a"
+        return f"{text} ({found.errors} err)" if found.errors else text
+
+    def head(self) -> list[str]:
+        return [f"{self.result.size:,}", ENDPOINT_LABELS[self.endpoint], str(self.connections)]
+
+
+def comparisons(result: SizeResult, connections: Sequence[int]) -> list[Comparison]:
+    return [
+        Comparison(result, e, c, {s: cell(result, e, c, s) for s in SERVERS})
+        for e in ENDPOINTS
+        for c in connections
+    ]
 
 
 def targets(results: Sequence[SizeResult], connections: Sequence[int]) -> list[Target]:
     out: list[Target] = []
     for r in results:
-        worst: tuple[float, str] | None = None
-        missing = False
-        for endpoint in ENDPOINTS:
-            for conns in connections:
-                value = ratio(
-                    _get(cell(r, endpoint, conns, "modelreg"), "requests_per_s"),
-                    _get(cell(r, endpoint, conns, "minimal"), "requests_per_s"),
-                )
-                if value is None:
-                    missing = True
-                    continue
-                where = f"{ENDPOINT_LABELS[endpoint]}, c={conns}"
-                if worst is None or value < worst[0]:
-                    worst = (value, where)
+        found = [(x.ratios("requests_per_s")[0], x) for x in comparisons(r, connections)]
+        known = [
+            (v, f"{ENDPOINT_LABELS[x.endpoint]}, c={x.connections}")
+            for v, x in found
+            if v is not None
+        ]
+        worst = min(known) if known else None
         out.append(
             Target(
                 f"modelreg req/s ≥ {TARGET_THROUGHPUT_RATIO}x minimal, {r.size:,} models",
                 "—" if worst is None else f"lowest {fmt_ratio(worst[0])} ({worst[1]})",
-                None if worst is None or missing else worst[0] >= TARGET_THROUGHPUT_RATIO,
+                None
+                if worst is None or len(known) < len(found)
+                else worst[0] >= TARGET_THROUGHPUT_RATIO,
             )
         )
     for r in results:
         if TARGET_P99_CONNECTIONS not in connections:
             continue
-        p99s = [
-            (_get(cell(r, e, TARGET_P99_CONNECTIONS, "modelreg"), "p99_ms"), ENDPOINT_LABELS[e])
-            for e in ENDPOINTS
-        ]
-        known = [(v, e) for v, e in p99s if v is not None]
-        highest = max(known) if known else None
+        at = comparisons(r, [TARGET_P99_CONNECTIONS])
+        p99s = [(x.value("modelreg", "p99_ms"), ENDPOINT_LABELS[x.endpoint]) for x in at]
+        known_p99 = [(v, e) for v, e in p99s if v is not None]
+        highest = max(known_p99) if known_p99 else None
         out.append(
             Target(
                 f"modelreg p99 < {TARGET_P99_MS:g} ms at {TARGET_P99_CONNECTIONS} connections,"
                 f" {r.size:,} models",
                 "—" if highest is None else f"highest {fmt(highest[0], 2)} ms ({highest[1]})",
-                None if highest is None or len(known) < len(p99s) else highest[0] < TARGET_P99_MS,
+                None
+                if highest is None or len(known_p99) < len(p99s)
+                else highest[0] < TARGET_P99_MS,
             )
         )
     if results:
         largest = max(results, key=lambda x: x.size)
         rss = largest.rss_max_mb.get("modelreg")
-        out.append(
+        ready = largest.ready_s.get("modelreg")
+        out += [
             Target(
                 f"modelreg RSS < {TARGET_RSS_MB:g} MB (1 worker), {largest.size:,} models",
                 "—" if rss is None else f"{fmt(rss)} MB (max after a load)",
                 None if rss is None else rss < TARGET_RSS_MB,
-            )
-        )
-        ready = largest.ready_s.get("modelreg")
-        out.append(
+            ),
             Target(
                 f"modelreg ready < {TARGET_READY_S:g} s, {largest.size:,} models",
                 "—" if ready is None else f"{fmt(ready, 2)} s",
                 None if ready is None else ready < TARGET_READY_S,
-            )
-        )
+            ),
+        ]
     return out
 
 
-def render(results: Sequence[SizeResult], args: argparse.Namespace, env: dict[str, Any]) -> str:
-    out: list[str] = []
-    out.append("## Read path: modelreg vs. a minimal ASGI app vs. LiteLLM's proxy\n")
-    out.append(
+def render(results: Sequence[SizeResult], args: argparse.Namespace, env: dict[str, Any]) -> Report:
+    report = Report("Read path: modelreg vs. a minimal ASGI app vs. LiteLLM's proxy")
+    report.text(
         f"wrk -t{args.threads} --latency, {args.duration:g} s per run after a {args.warmup:g} s"
         f" warm-up, {args.repeats} run(s) per cell, servers interleaved; every figure is the"
         f" median over the runs. One uvicorn worker each (uvloop, httptools, no access log)."
         f" {env['cpus']} CPUs, Python {env['python']}, uvicorn {env['uvicorn']},"
         f" {env['wrk']}, LiteLLM {env['litellm'] or 'unavailable'}. Load average"
-        f" {env['load_before']} before the run, {env['load_after']} after it.\n"
+        f" {env['load_before']} before the run, {env['load_after']} after it."
     )
-    out.append("### Throughput (requests/s, median)\n")
-    rows: list[list[str]] = []
-    for r in results:
-        for endpoint in ENDPOINTS:
-            for conns in args.connections:
-                cells = {s: cell(r, endpoint, conns, s) for s in SERVERS}
-                rps = {s: _get(cells[s], "requests_per_s") for s in SERVERS}
-                rows.append(
-                    [
-                        f"{r.size:,}",
-                        ENDPOINT_LABELS[endpoint],
-                        str(conns),
-                        *(_server_cell(r, s, cells[s], "requests_per_s", 0) for s in SERVERS),
-                        fmt_ratio(ratio(rps["modelreg"], rps["minimal"])),
-                        fmt_ratio(ratio(rps["litellm"], rps["minimal"])),
-                        fmt_ratio(ratio(rps["modelreg"], rps["litellm"])),
-                    ]
-                )
-    out.append(
-        table(
-            ["models", "endpoint", "conns", *(LABELS[s] for s in SERVERS), *RPS_RATIOS],
-            rows,
-        )
-    )
-    out.append("\n### Latency (ms, median of each run's p50 / p99)\n")
-    rows = []
-    for r in results:
-        for endpoint in ENDPOINTS:
-            for conns in args.connections:
-                cells = {s: cell(r, endpoint, conns, s) for s in SERVERS}
-                p99 = {s: _get(cells[s], "p99_ms") for s in SERVERS}
-                row = [f"{r.size:,}", ENDPOINT_LABELS[endpoint], str(conns)]
-                for s in SERVERS:
-                    if r.contenders[s].unavailable or cells[s] is None:
-                        row.append("unavailable" if r.contenders[s].unavailable else "n/a")
-                    else:
-                        row.append(f"{fmt(_get(cells[s], 'p50_ms'), 2)} / {fmt(p99[s], 2)}")
-                row += [
-                    fmt_ratio(ratio(p99["modelreg"], p99["minimal"])),
-                    fmt_ratio(ratio(p99["litellm"], p99["minimal"])),
-                    fmt_ratio(ratio(p99["modelreg"], p99["litellm"])),
-                ]
-                rows.append(row)
-    out.append(
-        table(
+    rows = [x for r in results for x in comparisons(r, args.connections)]
+    report.section("Throughput (requests/s, median)")
+    report.table(
+        ["models", "endpoint", "conns", *(LABELS[s] for s in SERVERS), *(p[2] for p in PAIRS)],
+        [
             [
-                "models",
-                "endpoint",
-                "conns",
-                *(f"{LABELS[s]} p50 / p99" for s in SERVERS),
-                *P99_RATIOS,
-            ],
-            rows,
-        )
+                *x.head(),
+                *(x.shown(s, fmt_rate(x.value(s, "requests_per_s"))) for s in SERVERS),
+                *map(fmt_ratio, x.ratios("requests_per_s")),
+            ]
+            for x in rows
+        ],
     )
-    out.append("\n### Start-up, memory, response size\n")
-    rows = []
+    report.section("Latency (ms, median of each run's p50 / p99)")
+    report.table(
+        [
+            "models",
+            "endpoint",
+            "conns",
+            *(f"{LABELS[s]} p50 / p99" for s in SERVERS),
+            *(f"p99 {p[2]}" for p in PAIRS),
+        ],
+        [
+            [
+                *x.head(),
+                *(
+                    x.shown(s, f"{fmt(x.value(s, 'p50_ms'), 2)} / {fmt(x.value(s, 'p99_ms'), 2)}")
+                    for s in SERVERS
+                ),
+                *map(fmt_ratio, x.ratios("p99_ms")),
+            ]
+            for x in rows
+        ],
+    )
+    report.section("Start-up, memory, response size")
+    table: list[list[str]] = []
     for r in results:
         for s in SERVERS:
             x = r.contenders[s]
             if x.unavailable:
-                rows.append([f"{r.size:,}", LABELS[s], "unavailable", "", "", "", "", ""])
+                table.append([f"{r.size:,}", LABELS[s], "unavailable", "", "", "", "", ""])
                 continue
-            ready = r.ready_s.get(s)
-            rss = r.rss_max_mb.get(s)
-            errors = sum(run.result.errors for run in r.runs if run.server == s)
-            rows.append(
+            ready, rss = r.ready_s.get(s), r.rss_max_mb.get(s)
+            table.append(
                 [
                     f"{r.size:,}",
                     LABELS[s],
@@ -623,40 +563,23 @@ def render(results: Sequence[SizeResult], args: argparse.Namespace, env: dict[st
                     " / ".join(
                         f"{x.body_bytes[e] / 1024:,.1f} KB" for e in ENDPOINTS if e in x.body_bytes
                     ),
-                    str(errors),
+                    str(sum(run.result.errors for run in r.runs if run.server == s)),
                 ]
             )
-    out.append(
-        table(
-            [
-                "models",
-                "server",
-                "ready in",
-                "÷ minimal",
-                "RSS after load (max)",
-                "÷ minimal",
-                "body: list / by id",
-                "errors",
-            ],
-            rows,
-        )
+    report.table(
+        "models | server | ready in | ÷ minimal | RSS after load (max) | ÷ minimal"
+        " | body: list / by id | errors",
+        table,
     )
-    out.append("\n### Targets\n")
-    out.append(
-        table(
-            ["target", "measured", "result"],
-            [[t.name, t.measured, pass_fail(t.ok)] for t in targets(results, args.connections)],
-        )
-    )
+    report.add_targets(targets(results, args.connections))
     notes: list[str] = []
     for r in results:
         for s in SERVERS:
             if r.contenders[s].unavailable:
                 notes.append(f"{LABELS[s]} at {r.size:,} models: {r.contenders[s].unavailable}")
-            server = r.contenders[s].server
-            if server is not None and server.restarts:
+            if restarts := _restarts(r.contenders[s]):
                 notes.append(
-                    f"{LABELS[s]} at {r.size:,} models was restarted {len(server.restarts)}"
+                    f"{LABELS[s]} at {r.size:,} models was restarted {restarts}"
                     f" time(s): still busy {args.idle_timeout:g} s after a run, working through"
                     " requests wrk had given up on"
                 )
@@ -671,56 +594,21 @@ def render(results: Sequence[SizeResult], args: argparse.Namespace, env: dict[st
         " all runs; wrk's timeout is the run's duration, so a response slower than that is a"
         " timeout."
     )
-    out.append("\n" + "\n".join(f"- {n}" for n in notes) + "\n")
-    return "\n".join(out)
+    report.notes(notes)
+    return report
 
 
 def _restarts(contender: Contender) -> int:
     return len(contender.server.restarts) if contender.server is not None else 0
 
 
-def _cell_dict(c: Cell | None) -> dict[str, Any] | None:
-    if c is None:
-        return None
-    return {
-        "requests_per_s": rounded(c.requests_per_s, 2),
-        "p50_ms": rounded(c.p50_ms),
-        "p99_ms": rounded(c.p99_ms),
-        "runs": c.runs,
-        "errors": c.errors,
-    }
+def as_json(results: Sequence[SizeResult], args: argparse.Namespace) -> dict[str, Any]:
+    def ratios(x: Comparison, attr: str) -> dict[str, float | None]:
+        values = x.ratios(attr)
+        return {f"{a}/{b}": rounded(v) for (a, b, _), v in zip(PAIRS, values, strict=True)}
 
-
-def as_json(
-    results: Sequence[SizeResult], args: argparse.Namespace, env: dict[str, Any]
-) -> dict[str, Any]:
     sizes: list[dict[str, Any]] = []
     for r in results:
-        cells: list[dict[str, Any]] = []
-        for endpoint in ENDPOINTS:
-            for conns in args.connections:
-                found = {s: cell(r, endpoint, conns, s) for s in SERVERS}
-                rps = {s: _get(found[s], "requests_per_s") for s in SERVERS}
-                p99 = {s: _get(found[s], "p99_ms") for s in SERVERS}
-                cells.append(
-                    {
-                        "endpoint": ENDPOINT_LABELS[endpoint],
-                        "connections": conns,
-                        "median": {s: _cell_dict(found[s]) for s in SERVERS},
-                        "ratios": {
-                            "requests_per_s": {
-                                "modelreg/minimal": rounded(ratio(rps["modelreg"], rps["minimal"])),
-                                "litellm/minimal": rounded(ratio(rps["litellm"], rps["minimal"])),
-                                "modelreg/litellm": rounded(ratio(rps["modelreg"], rps["litellm"])),
-                            },
-                            "p99": {
-                                "modelreg/minimal": rounded(ratio(p99["modelreg"], p99["minimal"])),
-                                "litellm/minimal": rounded(ratio(p99["litellm"], p99["minimal"])),
-                                "modelreg/litellm": rounded(ratio(p99["modelreg"], p99["litellm"])),
-                            },
-                        },
-                    }
-                )
         sizes.append(
             {
                 "models": r.size,
@@ -737,14 +625,24 @@ def as_json(
                     }
                     for s in SERVERS
                 },
-                "cells": cells,
+                "cells": [
+                    {
+                        "endpoint": ENDPOINT_LABELS[x.endpoint],
+                        "connections": x.connections,
+                        "median": {s: c and c.as_dict() for s, c in x.cells.items()},
+                        "ratios": {
+                            "requests_per_s": ratios(x, "requests_per_s"),
+                            "p99": ratios(x, "p99_ms"),
+                        },
+                    }
+                    for x in comparisons(r, args.connections)
+                ],
                 "runs": [run.as_dict() for run in r.runs],
                 "checks": r.checks,
             }
         )
     return {
         "benchmark": "read_path",
-        "environment": env,
         "settings": {
             "sizes": args.sizes,
             "connections": args.connections,
@@ -754,70 +652,36 @@ def as_json(
             "threads": args.threads,
         },
         "sizes": sizes,
-        "targets": [
-            {"target": t.name, "measured": t.measured, "ok": t.ok}
-            for t in targets(results, args.connections)
-        ],
     }
 
 
 # --------------------------------------------------------------------------------------------
 
 
-def _ints(text: str) -> list[int]:
-    try:
-        values = [int(v.replace("_", "")) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a list of integers: {text}") from None
-    if not values or any(v < 1 for v in values):
-        raise argparse.ArgumentTypeError("every value must be at least 1")
-    return values
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--sizes", type=_ints, default=[20, 2000], help="catalog sizes (default: 20,2000)"
-    )
-    parser.add_argument(
-        "--connections", type=_ints, default=[32, 128], help="wrk connections (default: 32,128)"
-    )
-    parser.add_argument("--duration", type=float, default=15.0, help="seconds per wrk run")
-    parser.add_argument(
-        "--warmup", type=float, default=5.0, help="seconds of warm-up per server and endpoint"
-    )
-    parser.add_argument("--repeats", type=int, default=3, help="runs per cell (median taken)")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument(
-        "--database-url",
-        help="a PostgreSQL server to use (default: MODELREG_BENCH_DATABASE_URL, else an"
-        " embedded server in a temporary directory); a database per size is created and dropped",
-    )
-    parser.add_argument("--output", type=Path, help="also write every figure as JSON")
-    parser.add_argument(
-        "--no-litellm", action="store_true", help="leave LiteLLM out (reported as unavailable)"
-    )
-    parser.add_argument(
-        "--litellm-venv", type=Path, default=LITELLM_VENV, help="LiteLLM's own virtualenv"
-    )
-    parser.add_argument(
-        "--ready-timeout", type=float, default=120.0, help="seconds a server may take to start"
-    )
-    parser.add_argument(
+    parser = harness.arguments(__doc__)
+    add = parser.add_argument
+    add("--sizes", type=harness.int_list, default=[20, 2000], help="catalog sizes (20,2000)")
+    add("--connections", type=harness.int_list, default=[32, 128], help="wrk connections")
+    add("--duration", type=float, default=15.0, help="seconds per wrk run")
+    add("--warmup", type=float, default=5.0, help="seconds of warm-up per server and endpoint")
+    add("--repeats", type=int, default=3, help="runs per cell (median taken)")
+    add("--threads", type=int, default=2, help="wrk threads")
+    add("--no-litellm", action="store_true", help="leave LiteLLM out (reported as unavailable)")
+    add("--litellm-venv", type=Path, default=LITELLM_VENV, help="LiteLLM's own virtualenv")
+    add("--ready-timeout", type=float, default=120.0, help="seconds a server may take to start")
+    add(
         "--idle-timeout",
         type=float,
         default=60.0,
         help="seconds a server may stay busy after a run before it is restarted",
     )
-    parser.add_argument(
+    add(
         "--modelreg-env",
         action="append",
         default=[],
         metavar="KEY=VALUE",
         help="an extra environment variable for the modelreg server (repeatable)",
-    )
-    parser.add_argument(
-        "--strict", action="store_true", help="exit with status 1 when a target is missed"
     )
     args = parser.parse_args(argv)
     if args.duration < 1:
@@ -831,7 +695,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    harness.stop_on_sigterm()
     try:
         ensure_wrk()
     except SetupFailed as exc:
@@ -843,7 +706,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         litellm = ensure_litellm(args.litellm_venv)
         if not litellm.available:
             log(f"LiteLLM unavailable: {litellm.reason}")
-    admin, env = harness.server_and_environment(
+    admin, env = harness.start(
         args.database_url,
         wrk=harness.wrk_version(),
         litellm=litellm.version,
@@ -856,14 +719,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             results.append(SizeBench(args, admin, size, litellm, Path(tmp)).run())
     env["wall_s"] = round(time.perf_counter() - started, 1)
     env["load_after"] = harness.load_average()
-    print(render(results, args, env), end="", flush=True)
-    if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(as_json(results, args, env), indent=2) + "\n")
-        log(f"wrote {args.output}")
-    if args.strict and not all(t.ok for t in targets(results, args.connections)):
-        return 1
-    return 0
+    return harness.finish(args, render(results, args, env), as_json(results, args), env)
 
 
 if __name__ == "__main__":

@@ -58,7 +58,10 @@ class MigrationSettings(BaseModel):
     # queues behind it. A timed-out revision is retried (lock_retries times, with backoff).
     lock_timeout_ms: int = Field(default=250, gt=0)
     lock_retries: int = Field(default=20, ge=0)
+    # The backfill's first batch and its largest: batches then shrink or grow so that each
+    # takes about half of the budget (a writer touching a row of a batch waits for it).
     backfill_batch_size: int = Field(default=1000, gt=0)
+    backfill_batch_budget_ms: int = Field(default=100, gt=0)
 
 
 class SnapshotSettings(BaseModel):

@@ -4,8 +4,9 @@ Revision ID: 0003_backfill
 Revises: 0002_expand
 Create Date: 2026-11-28 06:20
 
-Runs in keyset batches outside the migration transaction (see `modelreg.db.backfill`), so no
-lock is held for longer than one batch and an interrupted run resumes where it stopped.
+Runs in keyset batches outside the migration transaction (see `modelreg.db.backfill`), sized
+to a time budget, so no lock is held for longer than one batch and an interrupted run resumes
+where it stopped.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from alembic import context, op
 
 from modelreg.config import get_settings
 from modelreg.db import backfill
-from modelreg.db.ddl import is_offline, lock_timeout_ms, set_local_lock_timeout
+from modelreg.db.ddl import is_offline, lock_timeout_ms, set_local_lock_timeout, vacuum_analyze
 
 revision = "0003_backfill"
 down_revision = "0002_expand"
@@ -31,17 +32,18 @@ def upgrade() -> None:
         op.execute(backfill.OFFLINE_SQL)
     else:
         progress = context.config.attributes.get("backfill_progress")
+        settings = get_settings().migration
         with op.get_context().autocommit_block():
             backfill.run(
                 op.get_bind(),
-                batch_size=get_settings().migration.backfill_batch_size,
+                batch_size=settings.backfill_batch_size,
+                budget_ms=settings.backfill_batch_budget_ms,
                 progress=progress,
                 lock_timeout_ms=lock_timeout_ms(),
             )
     # Every row was just rewritten: vacuum now, so that an autovacuum triggered by it is not
     # running when the next revisions ask for their (brief) exclusive locks.
-    with op.get_context().autocommit_block():
-        op.execute("VACUUM (ANALYZE) models")
+    vacuum_analyze("models")
 
 
 def downgrade() -> None:

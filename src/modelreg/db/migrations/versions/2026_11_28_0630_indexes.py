@@ -13,6 +13,7 @@ from __future__ import annotations
 from alembic import op
 
 from modelreg.db.ddl import (
+    MAINTENANCE_LOCK_TIMEOUT_MS,
     create_index_concurrently,
     drop_index_concurrently,
     set_local_lock_timeout,
@@ -29,6 +30,7 @@ def upgrade() -> None:
     set_local_lock_timeout()
     for index in INDEXES:
         create_index_concurrently(index.name, index.definition)
+    set_local_lock_timeout(MAINTENANCE_LOCK_TIMEOUT_MS)
     op.execute("ANALYZE models")
 
 
