@@ -10,6 +10,7 @@ from sqlalchemy import (
     Select,
     Text,
     and_,
+    func,
     literal,
     literal_column,
     or_,
@@ -150,3 +151,31 @@ def admin_query(
 
 async def run_list(session: AsyncSession, query: Select[Model]) -> Sequence[Model]:
     return (await session.scalars(query)).all()
+
+
+async def served_ids_and_names(session: AsyncSession) -> list[tuple[str, str]]:
+    """(id, display name) of every model that is not archived, by id."""
+    result: Any = await session.execute(
+        select(Model.id, literal_column("meta->>'displayName'"))
+        .where(Model.is_archived.is_(False))
+        .order_by(Model.id)
+    )
+    return [(str(row[0]), str(row[1])) for row in result]
+
+
+async def state_counts(session: AsyncSession) -> dict[LifecycleState, int]:
+    """How many models are in each lifecycle state."""
+    result = await session.execute(
+        select(Model.is_legacy, Model.is_archived, func.count()).group_by(
+            Model.is_legacy, Model.is_archived
+        )
+    )
+    counts = dict.fromkeys(LifecycleState, 0)
+    for is_legacy, is_archived, count in result:
+        if is_archived:
+            counts[LifecycleState.ARCHIVED] += int(count)
+        elif is_legacy:
+            counts[LifecycleState.LEGACY] += int(count)
+        else:
+            counts[LifecycleState.ACTIVE] += int(count)
+    return counts

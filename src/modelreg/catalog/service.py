@@ -309,3 +309,8 @@ async def list_models_page(
         created=last.created_at.isoformat(),
     )
     return page, pack_cursor(cursor, last.id)
+
+
+async def state_counts(session: AsyncSession) -> dict[LifecycleState, int]:
+    """How many models are in each lifecycle state (the whole catalog)."""
+    return await repository.state_counts(session)
