@@ -456,7 +456,7 @@ def _errors_by_field(exc: ValidationFailed) -> dict[str, str]:
     errors: dict[str, str] = {}
     for error in exc.errors:
         name = field_of(str(error.get("path", "")))
-        message = str(error.get("message", "invalid"))
+        message = str(error.get("message", "invalid")).removeprefix("Value error, ")
         errors[name] = f"{errors[name]}; {message}" if name in errors else message
     return errors
 
@@ -572,14 +572,19 @@ async def edit(request: Request, db: Session, user: User, model_id: str) -> Resp
     except ValidationFailed as exc:
         await db.rollback()
         return _form_page(
-            request, user, model=model, values=values, errors=_errors_by_field(exc), status_code=422
+            request,
+            user,
+            model=await service.get_model(db, model_id),
+            values=values,
+            errors=_errors_by_field(exc),
+            status_code=422,
         )
     except ModelRegError as exc:
         await db.rollback()
         return _form_page(
             request,
             user,
-            model=model,
+            model=await service.get_model(db, model_id),
             values=values,
             errors={"form": exc.message},
             status_code=exc.status_code,
