@@ -163,19 +163,24 @@ async def served_ids_and_names(session: AsyncSession) -> list[tuple[str, str]]:
     return [(str(row[0]), str(row[1])) for row in result]
 
 
-async def state_counts(session: AsyncSession) -> dict[LifecycleState, int]:
-    """How many models are in each lifecycle state."""
-    result = await session.execute(
-        select(Model.is_legacy, Model.is_archived, func.count()).group_by(
-            Model.is_legacy, Model.is_archived
+async def providers_and_state_counts(
+    session: AsyncSession,
+) -> tuple[list[str], dict[LifecycleState, int]]:
+    """Every provider named in the catalog, and how many models are in each lifecycle state
+    (one pass over the table)."""
+    result: Any = await session.execute(
+        select(Model.provider, Model.is_legacy, Model.is_archived, func.count()).group_by(
+            Model.provider, Model.is_legacy, Model.is_archived
         )
     )
+    providers: set[str] = set()
     counts = dict.fromkeys(LifecycleState, 0)
-    for is_legacy, is_archived, count in result:
+    for provider, is_legacy, is_archived, count in result:
+        providers.add(str(provider))
         if is_archived:
             counts[LifecycleState.ARCHIVED] += int(count)
         elif is_legacy:
             counts[LifecycleState.LEGACY] += int(count)
         else:
             counts[LifecycleState.ACTIVE] += int(count)
-    return counts
+    return sorted(providers), counts

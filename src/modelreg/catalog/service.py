@@ -311,6 +311,8 @@ async def list_models_page(
     return page, pack_cursor(cursor, last.id)
 
 
-async def state_counts(session: AsyncSession) -> dict[LifecycleState, int]:
-    """How many models are in each lifecycle state (the whole catalog)."""
-    return await repository.state_counts(session)
+async def providers_and_state_counts(
+    session: AsyncSession,
+) -> tuple[list[str], dict[LifecycleState, int]]:
+    """Every provider of the catalog, and how many models are in each lifecycle state."""
+    return await repository.providers_and_state_counts(session)

@@ -40,7 +40,6 @@ from modelreg.console.views import (
     field_of,
     make_merge_patch,
     parse_model_form,
-    replacement_chain,
 )
 from modelreg.db.session import Session
 from modelreg.exceptions import ModelRegError, ValidationFailed, error_path
@@ -275,8 +274,7 @@ async def catalog(request: Request, db: Session, user: User) -> Response:
     except ValidationFailed:
         params = ListParams(**{**params.__dict__, "after": None})
         models, next_after = await service.list_models_page(db, params, default_limit=PAGE_SIZE)
-    counts = await service.state_counts(db)
-    providers = await _providers(db)
+    providers, counts = await service.providers_and_state_counts(db)
     rows = []
     for model in models:
         meta = model.meta
@@ -309,15 +307,6 @@ async def catalog(request: Request, db: Session, user: User) -> Response:
     )
 
 
-async def _providers(db: AsyncSession) -> list[str]:
-    from sqlalchemy import select
-
-    from modelreg.catalog.models import Model
-
-    result = await db.execute(select(Model.provider).distinct().order_by(Model.provider))
-    return [str(p) for p in result.scalars()]
-
-
 # --------------------------------------------------------------------------------------------
 # Model
 
@@ -333,7 +322,7 @@ async def model_page(request: Request, db: Session, user: User, model_id: str) -
     settings = get_settings()
     model = await service.get_model(db, model_id)
     meta = model.meta
-    graph = await catalog_repository.replacement_graph(db)
+    chain = await _replacement_chain(db, model)
     versions = list(await audit_repository.versions(db, model_id))
     versions.reverse()
     replaced = await catalog_repository.models_replaced_by(db, model_id)
@@ -346,7 +335,7 @@ async def model_page(request: Request, db: Session, user: User, model_id: str) -
         state=state_of(model).value,
         tier_credits=credits_per_tier(meta, settings),
         access=access_matrix(meta, settings.tiers),
-        chain=replacement_chain(model_id, graph),
+        chain=chain,
         sunset_days=days_until(meta.get("sunsetDate")),
         provider_metadata=meta.get("providerMetadata", {}),
         unknown={k: v for k, v in advanced_part(meta).items() if k != "providerMetadata"},
@@ -355,6 +344,19 @@ async def model_page(request: Request, db: Session, user: User, model_id: str) -
         can_edit=user.may(Role.EDITOR),
         can_revert=user.may(Role.ADMIN),
     )
+
+
+async def _replacement_chain(db: AsyncSession, model: Any) -> list[str]:
+    """The replacements one after another (each model read once; stops at a repeat)."""
+    chain: list[str] = []
+    seen = {model.id}
+    current = model.meta.get("legacyReplacementModelId")
+    while isinstance(current, str) and current not in seen and len(chain) < 50:
+        chain.append(current)
+        seen.add(current)
+        following = await catalog_repository.get(db, current)
+        current = following.meta.get("legacyReplacementModelId") if following else None
+    return chain
 
 
 def _blank_values() -> dict[str, Any]:

@@ -88,14 +88,6 @@ def access_matrix(
     return rows
 
 
-def replacement_chain(model_id: str, graph: Mapping[str, str]) -> list[str]:
-    """model -> its replacement -> that one's ... (stops at a repeat)."""
-    chain = [model_id]
-    while chain[-1] in graph and graph[chain[-1]] not in chain:
-        chain.append(graph[chain[-1]])
-    return chain[1:]
-
-
 def days_until(value: Any, now: datetime | None = None) -> int | None:
     """Whole days from today to a stored sunset date (negative once past)."""
     if not value:
