@@ -1,7 +1,8 @@
 """Benchmark the console's server-side rendering on a catalog of 2,000 models.
 
-Through the app in this process (Starlette's TestClient over `create_app()`, lifespan
-included), signed in as an admin: the time from request to rendered HTML of
+Through the app in this process, called on the benchmark's own event loop (httpx2's
+ASGITransport over `create_app()`, lifespan included: no thread hop, no sockets), signed in as
+an admin: the time from request to rendered HTML of
 - the catalog page (`/console/models`, 50 rows, the count per state, the providers), also
   filtered by tier and capability and sorted by credits;
 - a model page (`/console/models/{id}`: credits per tier, the access matrix, the replacement
@@ -16,6 +17,7 @@ with `GET /healthz` through the same client as the floor. Targets: catalog < 50 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -42,16 +44,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def measure(client: Any, path: str, requests: int) -> dict[str, Any]:
+async def measure(client: Any, path: str, requests: int) -> dict[str, Any]:
     """Median, p90 and max of `requests` GETs of `path` (after two warm-ups), in ms."""
     for _ in range(2):
-        response = client.get(path)
+        response = await client.get(path)
         if response.status_code != 200:
             raise RuntimeError(f"GET {path} answered {response.status_code}")
     times: list[float] = []
     for _ in range(requests):
         started = time.perf_counter()
-        response = client.get(path)
+        response = await client.get(path)
         times.append((time.perf_counter() - started) * 1000)
         if response.status_code != 200:
             raise RuntimeError(f"GET {path} answered {response.status_code}")
@@ -65,39 +67,33 @@ def measure(client: Any, path: str, requests: int) -> dict[str, Any]:
     }
 
 
-def run(args: argparse.Namespace, url: Any, models: list[Any]) -> list[dict[str, Any]]:
-    os.environ["MODELREG_DATABASE_URL"] = harness.url_text(url)
-    os.environ["MODELREG_LOG_REQUESTS"] = "false"
-    get_settings.cache_clear()
-    from fastapi.testclient import TestClient
+async def serve_and_measure(
+    args: argparse.Namespace, token: str, series: list[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    import httpx2
 
     from modelreg.app import create_app
 
-    token = harness.create_admin_token(url)
-    legacy = next(m.id for m in models if m.is_legacy and not m.is_archived)
-    active = next(m.id for m in models if not m.is_legacy and not m.is_archived)
-    with TestClient(create_app()) as client:
-        page = client.get("/console/sign-in")
+    app = create_app()
+    results = []
+    async with (
+        app.router.lifespan_context(app),
+        httpx2.AsyncClient(
+            transport=httpx2.ASGITransport(app=app), base_url="http://testserver"
+        ) as client,
+    ):
+        page = await client.get("/console/sign-in")
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         assert csrf is not None
-        signed = client.post(
+        signed = await client.post(
             "/console/sign-in",
             data={"token": token, "csrf_token": csrf.group(1)},
             headers={"Origin": "http://testserver"},
-            follow_redirects=False,
         )
         if signed.status_code != 303:
             raise RuntimeError(f"sign-in failed: {signed.status_code}")
-        series = [
-            ("floor", "/healthz"),
-            ("catalog", "/console/models"),
-            ("catalog", "/console/models?tier=pro&capability=vision&sort=credits&order=desc"),
-            ("model", f"/console/models/{legacy}"),
-            ("model", f"/console/models/{active}"),
-        ]
-        results = []
         for kind, path in series:
-            figures = {"kind": kind, **measure(client, path, args.requests)}
+            figures = {"kind": kind, **(await measure(client, path, args.requests))}
             target = TARGETS_MS.get(kind)
             figures["target_ms"] = target
             figures["meets_target"] = (
@@ -107,6 +103,24 @@ def run(args: argparse.Namespace, url: Any, models: list[Any]) -> list[dict[str,
             )
             log(f"{path}: median {figures['p50_ms']} ms, p90 {figures['p90_ms']} ms")
             results.append(figures)
+    return results
+
+
+def run(args: argparse.Namespace, url: Any, models: list[Any]) -> list[dict[str, Any]]:
+    os.environ["MODELREG_DATABASE_URL"] = harness.url_text(url)
+    os.environ["MODELREG_LOG_REQUESTS"] = "false"
+    get_settings.cache_clear()
+    token = harness.create_admin_token(url)
+    legacy = next(m.id for m in models if m.is_legacy and not m.is_archived)
+    active = next(m.id for m in models if not m.is_legacy and not m.is_archived)
+    series = [
+        ("floor", "/healthz"),
+        ("catalog", "/console/models"),
+        ("catalog", "/console/models?tier=pro&capability=vision&sort=credits&order=desc"),
+        ("model", f"/console/models/{legacy}"),
+        ("model", f"/console/models/{active}"),
+    ]
+    results = asyncio.run(serve_and_measure(args, token, series))
     get_settings.cache_clear()
     return results
 
