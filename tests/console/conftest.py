@@ -1,5 +1,8 @@
 """The browser tests' fixtures: one seeded database served by a real uvicorn on 127.0.0.1, its
-tokens, and one Chromium (Debian's, at /usr/bin/chromium) for the whole session.
+tokens, and one Chromium (Debian's, at /usr/bin/chromium), for the module of browser tests.
+
+Module-scoped on purpose: while Playwright's synchronous API is open, its event loop counts as
+running in this thread, and the other tests' `asyncio.run` would fail.
 
 Without a Chromium the browser tests are skipped, saying so; `.ci/run` installs one."""
 
@@ -46,7 +49,7 @@ class Live:
     tokens: dict[str, str]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live(pg: PgServer) -> Iterator[Live]:
     url = pg.database_at("head")
     seed_catalog(url)
@@ -84,7 +87,7 @@ def live(pg: PgServer) -> Iterator[Live]:
             get_settings.cache_clear()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(live: Live) -> Iterator[Any]:
     executable = chromium_path()
     if executable is None:
