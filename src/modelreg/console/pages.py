@@ -4,10 +4,10 @@ catalog.transitions, auth.service), with the actor `console:token:<name>`."""
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode
 
@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelreg.audit import repository as audit_repository
+from modelreg.audit.diff import field_diff
 from modelreg.audit.schemas import Actor
 from modelreg.auth import service as auth_service
 from modelreg.auth.dependencies import request_id
@@ -40,11 +41,13 @@ from modelreg.console.views import (
     field_of,
     make_merge_patch,
     parse_model_form,
+    pretty_json,
 )
 from modelreg.db.session import Session
 from modelreg.exceptions import ModelRegError, ValidationFailed, error_path
 from modelreg.lifecycle.states import LifecycleAction, LifecycleState, state_of
-from modelreg.listing import MAX_LIMIT, CapabilityMatch, ListParams, SortKey, SortOrder
+from modelreg.listing import CapabilityMatch, ListParams, SortKey, SortOrder
+from modelreg.verify.report import build_report
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -76,6 +79,7 @@ class CsrfRefused(Exception):
 async def signed_in(request: Request, db: Session) -> SignedIn:
     user = await sessions.resume(db, request.cookies.get(sessions.COOKIE))
     if user is None:
+        await db.commit()  # keep the deletion of an expired or revoked session
         raise SignInRequired()
     request.state.console_user = user
     return user
@@ -194,7 +198,7 @@ async def sign_in(request: Request, db: Session) -> Response:
         raise CsrfRefused("the sign-in form is out of date; reload the page")
     presented = form.get("token").strip()
     try:
-        principal = await auth_service.authenticate(db, presented)
+        await auth_service.authenticate(db, presented)
     except Unauthorized:
         return _sign_in_form(request, "That API token is not valid (unknown or revoked).", 401)
     await sessions.sweep_expired(db)
@@ -203,7 +207,6 @@ async def sign_in(request: Request, db: Session) -> Response:
     response = redirect("/console/models")
     _cookie(response, request, sessions.COOKIE, cookie, get_settings().console.session_ttl_s)
     response.delete_cookie(sessions.SIGN_IN_COOKIE, path="/console")
-    del principal
     return response
 
 
@@ -272,18 +275,10 @@ async def catalog(request: Request, db: Session, user: User) -> Response:
     try:
         models, next_after = await service.list_models_page(db, params, default_limit=PAGE_SIZE)
     except ValidationFailed:
-        params = ListParams(**{**params.__dict__, "after": None})
+        params = dataclasses.replace(params, after=None)  # a stale or foreign cursor
         models, next_after = await service.list_models_page(db, params, default_limit=PAGE_SIZE)
     providers, counts = await service.providers_and_state_counts(db)
-    rows = []
-    for model in models:
-        meta = model.meta
-        usable = None
-        if params.tier is not None:
-            usable = params.tier
-        rows.append(
-            {"model": model, "meta": meta, "state": state_of(model).value, "usable": usable}
-        )
+    rows = [{"model": m, "meta": m.meta, "state": state_of(m).value} for m in models]
 
     def sort_link(key: str) -> str:
         flip = "desc" if chosen["sort"] == key and chosen["order"] == "asc" else "asc"
@@ -390,8 +385,6 @@ def _blank_values() -> dict[str, Any]:
 
 
 def _values_of(model: Any) -> dict[str, Any]:
-    from modelreg.console.views import pretty_json
-
     meta = model.meta
     return {
         "id": model.id,
@@ -596,8 +589,6 @@ async def edit(request: Request, db: Session, user: User, model_id: str) -> Resp
 
 async def _changes_since(db: AsyncSession, current: Any, loaded: int) -> dict[str, Any]:
     """What changed between the version the form was loaded at and the current one."""
-    from modelreg.audit.diff import field_diff
-
     then = await audit_repository.version(db, current.id, loaded)
     before = then.state if then is not None else None
     versions = [v for v in await audit_repository.versions(db, current.id) if v.version > loaded]
@@ -616,8 +607,6 @@ async def _changes_since(db: AsyncSession, current: Any, loaded: int) -> dict[st
 @router.get("/models/{model_id}/revert", response_class=HTMLResponse)
 async def revert_page(request: Request, db: Session, user: User, model_id: str) -> Response:
     needs(user, Role.ADMIN)
-    from modelreg.audit.diff import field_diff
-
     model = await service.get_model(db, model_id)
     try:
         to = int(request.query_params.get("to", ""))
@@ -938,8 +927,6 @@ async def revoke_token(request: Request, db: Session, user: User, token_id: str)
 
 @router.get("/health", response_class=HTMLResponse)
 async def health(request: Request, db: Session, user: User) -> Response:
-    from modelreg.verify.report import build_report
-
     store: Any = request.app.state.snapshot
     listener: Any = getattr(request.app.state, "listener", None)
     engine: Any = request.app.state.sessionmaker.kw["bind"]
@@ -1015,6 +1002,3 @@ def install_handlers(app: Any) -> None:
     app.add_exception_handler(ConsoleForbidden, forbidden)
     app.add_exception_handler(CsrfRefused, csrf_refused)
     app.add_exception_handler(ModelRegError, modelreg_error)
-
-
-__all__ = ["MAX_LIMIT", "Decimal", "InvalidOperation", "install_handlers", "router"]
