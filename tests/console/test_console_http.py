@@ -9,8 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import URL
 
+from modelreg.app import create_app
 from modelreg.auth.roles import Role
 from modelreg.catalog.seed import seed_catalog
+from modelreg.config import get_settings
 from tests.auth.helpers import bearer, issue_token, revoke, serving
 from tests.console.helpers import ORIGIN, csrf_of, post_form, sign_in
 from tests.pg import PgServer
@@ -59,23 +61,27 @@ def test_sign_in_sets_a_strict_http_only_expiring_cookie(
 
 
 def test_the_cookie_is_secure_over_https(console_url: URL) -> None:
-    with serving(console_url) as client:
-        https = TestClient(client.app, base_url="https://testserver")
-        page = https.get("/console/sign-in")
-        response = https.post(
-            "/console/sign-in",
-            data={
-                "token": issue_token(console_url, Role.VIEWER),
-                "csrf_token": csrf_of(page.text),
-            },
-            headers={"Origin": "https://testserver"},
-            follow_redirects=False,
-        )
-        assert response.status_code == 303
-        cookie = next(
-            c for c in response.headers.get_list("set-cookie") if c.startswith("modelreg_console=")
-        )
-        assert "secure" in cookie.lower()
+    token = issue_token(console_url, Role.VIEWER)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MODELREG_DATABASE_URL", console_url.render_as_string(hide_password=False))
+        patch.setenv("MODELREG_LOG_REQUESTS", "false")
+        get_settings.cache_clear()
+        try:
+            with TestClient(create_app(), base_url="https://testserver") as https:
+                page = https.get("/console/sign-in")
+                response = https.post(
+                    "/console/sign-in",
+                    data={"token": token, "csrf_token": csrf_of(page.text)},
+                    headers={"Origin": "https://testserver"},
+                    follow_redirects=False,
+                )
+        finally:
+            get_settings.cache_clear()
+    assert response.status_code == 303
+    cookie = next(
+        c for c in response.headers.get_list("set-cookie") if c.startswith("modelreg_console=")
+    )
+    assert "secure" in cookie.lower()
 
 
 def test_a_bad_token_is_refused_on_the_sign_in_page(fresh: TestClient) -> None:
