@@ -26,8 +26,8 @@ from sqlalchemy.engine import URL
 from modelreg.auth.roles import Role
 from modelreg.catalog.seed import seed_catalog
 from modelreg.config import get_settings
-from tests.auth.helpers import issue_token
-from tests.pg import PgServer
+from tests.fixtures.databases import PgServer
+from tests.fixtures.tokens import issue_token
 
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 

@@ -15,8 +15,9 @@ import httpx2
 import pytest
 
 from modelreg.db import jsonb
-from tests.admin.api import base_meta, model_body
+from tests.admin.api import model_body
 from tests.console.conftest import Live
+from tests.fixtures.models import base_meta
 
 pytestmark = pytest.mark.browser
 

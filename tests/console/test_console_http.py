@@ -13,9 +13,11 @@ from modelreg.app import create_app
 from modelreg.auth.roles import Role
 from modelreg.catalog.seed import seed_catalog
 from modelreg.config import get_settings
-from tests.auth.helpers import bearer, issue_token, revoke, serving
 from tests.console.helpers import ORIGIN, csrf_of, post_form, sign_in
-from tests.pg import PgServer
+from tests.fixtures.databases import PgServer
+from tests.fixtures.http import bearer, serving
+from tests.fixtures.tokens import issue_token
+from tests.fixtures.tokens import revoke_token as revoke
 
 ACTIVE = "o3"
 OTHER = "gpt-5"

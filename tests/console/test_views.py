@@ -16,7 +16,7 @@ from modelreg.console.views import (
     make_merge_patch,
     parse_model_form,
 )
-from tests.admin.api import base_meta
+from tests.fixtures.models import base_meta
 
 
 def test_the_merge_patch_turns_before_into_after() -> None:
