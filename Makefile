@@ -23,6 +23,7 @@ run: $(STAMP) ## Start the embedded PostgreSQL, migrate, seed and serve on 127.0
 	$(BIN)/modelreg serve
 
 test: $(STAMP) ## Run every test against a real PostgreSQL (embedded unless MODELREG_TEST_DATABASE_URL)
+	@[ -x /usr/bin/chromium ] || [ -n "$$MODELREG_CHROMIUM" ] || echo "make test: no Chromium found (apt-get install chromium): the console's browser tests will be skipped"
 	$(BIN)/pytest
 
 check: $(STAMP) ## Lint, format check, types, package layers, dependencies, migration lint, alert rules

@@ -22,6 +22,7 @@ from modelreg import metrics
 from modelreg.catalog import admin as catalog_admin
 from modelreg.catalog import audit_admin, lifecycle_admin
 from modelreg.config import get_settings
+from modelreg.console import install as install_console
 from modelreg.db import metrics as db_metrics
 from modelreg.db.engine import async_engine
 from modelreg.db.session import register_after_commit
@@ -124,6 +125,8 @@ def create_app() -> FastAPI:
     app.include_router(catalog_admin.router)
     app.include_router(lifecycle_admin.router)
     app.include_router(audit_admin.router)
+    if settings.console.enabled:
+        install_console(app)
     app.edge = Edge(
         app.handle,
         store,

@@ -99,6 +99,17 @@ class PricingSettings(BaseModel):
         return value
 
 
+class ConsoleSettings(BaseModel):
+    """The admin web console at /console (see docs/console.md)."""
+
+    enabled: bool = True
+    # How long a sign-in lasts (the cookie's Max-Age and the server-side session's expiry).
+    session_ttl_s: int = Field(default=8 * 3600, gt=0)
+    # Signs the session cookie. Unset: a random key per process (sessions end on a restart and
+    # are not shared between instances); set the same value on every instance behind one name.
+    secret_key: SecretStr | None = None
+
+
 class LimitSettings(BaseModel):
     """How large a request may be: beyond these it is refused (413, 431 or 422 at the field)."""
 
@@ -137,6 +148,7 @@ class Settings(BaseSettings):
     migration: MigrationSettings = MigrationSettings()
     pricing: PricingSettings = PricingSettings()
     snapshot: SnapshotSettings = SnapshotSettings()
+    console: ConsoleSettings = ConsoleSettings()
     limits: LimitSettings = LimitSettings()
     public_api_token_required: bool = False
     # One JSON access-log line per request (on stderr).

@@ -33,7 +33,7 @@ PUBLIC_MODEL = "gpt-5"
 PATH_VALUES = {"model_id": EXISTING_MODEL, "number": "1"}
 PUBLIC_PATH_VALUES = {"model_id": PUBLIC_MODEL}
 # Values for the query parameters a route requires.
-QUERY_VALUES = {"tier": "free", "since": "0"}
+QUERY_VALUES = {"tier": "free", "since": "0", "replacement": PUBLIC_MODEL}
 KNOWN_ADMIN_ROUTES = {
     ("GET", "/admin/v1/models"),
     ("POST", "/admin/v1/models"),
@@ -47,6 +47,7 @@ KNOWN_ADMIN_ROUTES = {
     ("GET", "/admin/v1/models/{model_id}/history/{number}"),
     ("POST", "/admin/v1/models/{model_id}/revert"),
     ("GET", "/admin/v1/audit"),
+    ("GET", "/admin/v1/models/{model_id}/replacement-impact"),
 }
 # Reads need viewer, writes editor; these need more.
 ADMIN_ONLY = {("POST", "/admin/v1/models/{model_id}/revert")}

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 
-from modelreg.auth.dependencies import Editor, actor_for
+from modelreg.auth.dependencies import Editor, Viewer, actor_for
 from modelreg.auth.roles import Principal
+from modelreg.catalog import impact
 from modelreg.catalog import transitions as service
 from modelreg.catalog.admin import MODEL_RESPONSES, model_response
+from modelreg.catalog.schemas import admin_view, etag
 from modelreg.db.session import Session
 from modelreg.lifecycle.schemas import ArchiveRequest, MarkLegacyRequest, Reason
 from modelreg.lifecycle.states import LifecycleAction
@@ -52,19 +54,39 @@ async def mark_legacy(
     request: Request,
     if_match: IfMatch = None,
 ) -> ExactJSONResponse:
-    """active -> legacy, with an optional replacement, notice and sunset date."""
-    return await _act(
-        LifecycleAction.MARK_LEGACY,
-        model_id,
-        body,
-        principal,
+    """active -> legacy, with an optional replacement, notice and sunset date. The answer is
+    the model with `replacement_impact` (null without a replacement)."""
+    model = await service.transition(
         db,
-        request,
-        if_match,
+        model_id,
+        LifecycleAction.MARK_LEGACY,
+        actor_for(principal, request),
+        reason=body.reason,
+        if_match=parse_if_match(if_match),
         replacement_model_id=body.replacement_model_id,
         deprecation_notice=body.deprecation_notice,
         sunset_date=body.sunset_date,
     )
+    view = admin_view(model)
+    view["replacement_impact"] = (
+        await impact.impact(db, model_id, body.replacement_model_id)
+        if body.replacement_model_id is not None
+        else None
+    )
+    return ExactJSONResponse(view, headers={"ETag": etag(model)})
+
+
+@router.get("/replacement-impact", response_class=ExactJSONResponse)
+async def replacement_impact(
+    model_id: str,
+    principal: Viewer,
+    db: Session,
+    replacement: Annotated[str, Query(min_length=1, max_length=100)],
+) -> ExactJSONResponse:
+    """What users of this model would gain and lose on `replacement`: input and output price
+    change in %, capabilities lost, context and max-output change, tiers that lose access.
+    422 when mark-legacy would refuse the replacement."""
+    return ExactJSONResponse(await impact.impact(db, model_id, replacement))
 
 
 @router.post("/unmark-legacy", response_class=ExactJSONResponse, responses=MODEL_RESPONSES)

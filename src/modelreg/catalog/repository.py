@@ -10,6 +10,7 @@ from sqlalchemy import (
     Select,
     Text,
     and_,
+    func,
     literal,
     literal_column,
     or_,
@@ -163,3 +164,36 @@ def admin_query(
 
 async def run_list(session: AsyncSession, query: Select[Model]) -> Sequence[Model]:
     return (await session.scalars(query)).all()
+
+
+async def served_ids_and_names(session: AsyncSession) -> list[tuple[str, str]]:
+    """(id, display name) of every model that is not archived, by id."""
+    result: Any = await session.execute(
+        select(Model.id, literal_column("meta->>'displayName'"))
+        .where(Model.is_archived.is_(False))
+        .order_by(Model.id)
+    )
+    return [(str(row[0]), str(row[1])) for row in result]
+
+
+async def providers_and_state_counts(
+    session: AsyncSession,
+) -> tuple[list[str], dict[LifecycleState, int]]:
+    """Every provider named in the catalog, and how many models are in each lifecycle state
+    (one pass over the table)."""
+    result: Any = await session.execute(
+        select(Model.provider, Model.is_legacy, Model.is_archived, func.count()).group_by(
+            Model.provider, Model.is_legacy, Model.is_archived
+        )
+    )
+    providers: set[str] = set()
+    counts = dict.fromkeys(LifecycleState, 0)
+    for provider, is_legacy, is_archived, count in result:
+        providers.add(str(provider))
+        if is_archived:
+            counts[LifecycleState.ARCHIVED] += int(count)
+        elif is_legacy:
+            counts[LifecycleState.LEGACY] += int(count)
+        else:
+            counts[LifecycleState.ACTIVE] += int(count)
+    return sorted(providers), counts

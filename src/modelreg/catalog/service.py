@@ -319,3 +319,10 @@ async def list_models_page(
         created=last.created_at.isoformat(),
     )
     return page, pack_cursor(params.sort, cursor, last.id)
+
+
+async def providers_and_state_counts(
+    session: AsyncSession,
+) -> tuple[list[str], dict[LifecycleState, int]]:
+    """Every provider of the catalog, and how many models are in each lifecycle state."""
+    return await repository.providers_and_state_counts(session)
