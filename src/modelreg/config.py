@@ -96,6 +96,19 @@ class PricingSettings(BaseModel):
         return value
 
 
+class ImportSettings(BaseModel):
+    """How `modelreg import` plans and applies (see docs/import.md)."""
+
+    # Models an import adds are created unavailable, so that an admin decides tier and credits.
+    add_available: bool = False
+    # The tier an added model requires (unset: the last, most restricted, of `tiers`).
+    add_required_tier: str | None = None
+    # A price change above this (in %) needs --allow-large-changes.
+    max_price_change_pct: Decimal = Field(default=Decimal(50), ge=0)
+    # More vanished models than this needs --allow-large-changes.
+    max_vanished: int = Field(default=10, ge=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MODELREG_",
@@ -117,6 +130,7 @@ class Settings(BaseSettings):
     migration: MigrationSettings = MigrationSettings()
     pricing: PricingSettings = PricingSettings()
     snapshot: SnapshotSettings = SnapshotSettings()
+    imports: ImportSettings = ImportSettings()
     public_api_token_required: bool = False
     # One JSON access-log line per request (on stderr).
     log_requests: bool = True
