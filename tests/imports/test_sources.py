@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -150,7 +150,9 @@ def http_server() -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path != "/api/v1/models":
-                self.send_error(404)
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
                 return
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -161,7 +163,7 @@ def http_server() -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = HTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"

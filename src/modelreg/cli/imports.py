@@ -41,7 +41,9 @@ def _read_id_map(path: str | None) -> dict[str, str]:
 
 
 def _cell(value: Any) -> str:
-    return escape("" if value is None else jsonb.dumps(value) if not isinstance(value, str) else value)
+    return escape(
+        "" if value is None else jsonb.dumps(value) if not isinstance(value, str) else value
+    )
 
 
 def print_plan(plan: dict[str, Any]) -> None:
@@ -134,7 +136,9 @@ def plan_(
 
 @app.command("apply")
 def apply_(
-    plan_file: Annotated[str, typer.Argument(metavar="PLAN.json", help="A plan from `plan --out`.")],
+    plan_file: Annotated[
+        str, typer.Argument(metavar="PLAN.json", help="A plan from `plan --out`.")
+    ],
     reason: Annotated[str, typer.Option("--reason", "-r", help="Why (in the audit log).")],
     allow_large_changes: Annotated[
         bool, typer.Option(help="Apply price changes above the threshold, many vanished models.")

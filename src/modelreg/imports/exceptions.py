@@ -1,10 +1,10 @@
 """Errors of imports.
 
-    ModelRegError
-    ├── SourceUnreadable        422 source_unreadable   (no file, no JSON, not the format)
-    ├── PlanInvalid             422 plan_invalid        (a plan file that is not a plan)
-    ├── StalePlan               409 stale_plan          (a model it touches changed since)
-    └── LargeChanges            409 large_changes       (a guardrail; --allow-large-changes)
+ModelRegError
+├── SourceUnreadable        422 source_unreadable   (no file, no JSON, not the format)
+├── PlanInvalid             422 plan_invalid        (a plan file that is not a plan)
+├── StalePlan               409 stale_plan          (a model it touches changed since)
+└── LargeChanges            409 large_changes       (a guardrail; --allow-large-changes)
 """
 
 from __future__ import annotations

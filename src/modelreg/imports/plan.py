@@ -364,9 +364,7 @@ def make_plan(
     only: Collection[str] = (),
     origin: str | None = None,
 ) -> dict[str, Any]:
-    groups = _Planner(
-        parsed, catalog, id_map=id_map or {}, providers=providers, only=only
-    ).run()
+    groups = _Planner(parsed, catalog, id_map=id_map or {}, providers=providers, only=only).run()
     return {
         "format": PLAN_FORMAT,
         "source": parsed.source.value,

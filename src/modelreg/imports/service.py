@@ -57,7 +57,7 @@ def check_plan(document: Any) -> dict[str, Any]:
     if not isinstance(document, dict) or document.get("format") != PLAN_FORMAT:
         raise PlanInvalid(f"format is not {PLAN_FORMAT!r}")
     try:
-        SourceName(document.get("source"))
+        SourceName(str(document.get("source")))
     except ValueError:
         raise PlanInvalid(f"unknown source {document.get('source')!r}") from None
     for group in GROUPS:

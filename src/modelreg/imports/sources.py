@@ -13,6 +13,7 @@ reason. Nothing is guessed: a missing limit stays missing. See docs/import.md.
 from __future__ import annotations
 
 import re
+import urllib.error
 import urllib.request
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -101,8 +102,11 @@ def read_bytes(*, file: str | None = None, url: str | None = None) -> bytes:
         raise SourceUnreadable(f"{url!r} is not an http(s) URL")
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_S) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_S) as response:
             body: bytes = response.read(MAX_SOURCE_BYTES + 1)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        raise SourceUnreadable(f"cannot fetch {url}: HTTP {exc.code}") from None
     except OSError as exc:
         raise SourceUnreadable(f"cannot fetch {url}: {exc}") from None
     if len(body) > MAX_SOURCE_BYTES:
@@ -204,6 +208,10 @@ def sunset(value: Any, what: str) -> date | None:
         return date.fromisoformat(value.strip()[:10])
     except ValueError:
         raise Unmappable(f"{what} {value!r} is not an ISO date") from None
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _flag(flags: dict[str, bool], raw: dict[str, Any], key: str, capability: str) -> None:
@@ -317,7 +325,7 @@ class _OpenRouter(_Parser):
         completion = decimal(pricing.get("completion"), "pricing.completion")
         if prompt is None or completion is None:
             raise Unmappable("no pricing.prompt or pricing.completion")
-        top = raw.get("top_provider") if isinstance(raw.get("top_provider"), dict) else {}
+        top = _object(raw.get("top_provider"))
         context = token_count(raw.get("context_length"), "context_length")
         if context is None:
             context = token_count(top.get("context_length"), "top_provider.context_length")
@@ -391,7 +399,7 @@ class _ModelsDev(_Parser):
         output_cost = decimal(cost.get("output"), "cost.output")
         if input_cost is None or output_cost is None:
             raise Unmappable("no cost.input or cost.output")
-        limit = raw.get("limit") if isinstance(raw.get("limit"), dict) else {}
+        limit = _object(raw.get("limit"))
         flags: dict[str, bool] = {}
         modalities = raw.get("modalities")
         inputs = modalities.get("input") if isinstance(modalities, dict) else None
