@@ -28,6 +28,7 @@ from modelreg.db.urls import database_url, libpq_conninfo
 from modelreg.exceptions import install_problem_handlers
 from modelreg.logs import AccessLog
 from modelreg.public import endpoints as public
+from modelreg.public import exports
 from modelreg.public.edge import Edge
 from modelreg.public.listener import CatalogListener
 from modelreg.public.store import SnapshotStore
@@ -119,6 +120,7 @@ def create_app() -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(public.router)
+    app.include_router(exports.router)
     app.include_router(catalog_admin.router)
     app.include_router(lifecycle_admin.router)
     app.include_router(audit_admin.router)

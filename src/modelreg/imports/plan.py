@@ -123,6 +123,7 @@ class _Planner:
             if key is not None:
                 self.by_key[key] = row
         self.groups: dict[str, list[dict[str, Any]]] = {group: [] for group in GROUPS}
+        self.matched: set[str] = set()  # ids of the models an entry is linked to in this run
         self.settings = get_settings()
 
     def _wanted(self, model_id: str | None, provider: str | None) -> bool:
@@ -139,6 +140,8 @@ class _Planner:
         chosen = self._resolve()
         for model_id, entry in chosen:
             row = self.by_key.get(entry.key) or self.by_id.get(model_id)
+            if row is not None:
+                self.matched.add(row.id)
             if row is None:
                 self._add(model_id, entry)
             elif row.is_archived:
@@ -278,7 +281,7 @@ class _Planner:
             fields.append(diff)
         if entry.sunset is not None and row.is_legacy and _future(entry.sunset):
             sunset = entry.sunset.isoformat()
-            if meta.get("sunsetDate") != sunset and "sunsetDate" not in locked:
+            if str(meta.get("sunsetDate"))[:10] != sunset and "sunsetDate" not in locked:
                 patch["sunsetDate"] = sunset
                 fields.append(
                     {"field": "meta.sunsetDate", "before": meta.get("sunsetDate"), "after": sunset}
@@ -338,7 +341,7 @@ class _Planner:
         listed |= {i["key"] for i in self.parsed.skipped}
         listed |= {i["key"] for i in self.parsed.unmappable}
         for key, row in sorted(self.by_key.items()):
-            if key in listed or row.is_legacy or row.is_archived:
+            if key in listed or row.id in self.matched or row.is_legacy or row.is_archived:
                 continue
             if self.only and row.id not in self.only:
                 continue
