@@ -26,6 +26,7 @@ from modelreg.db.engine import async_engine
 from modelreg.db.session import register_after_commit
 from modelreg.db.urls import database_url, libpq_conninfo
 from modelreg.exceptions import install_problem_handlers
+from modelreg.imports import admin as imports_admin
 from modelreg.logs import AccessLog
 from modelreg.public import endpoints as public
 from modelreg.public import exports
@@ -124,6 +125,7 @@ def create_app() -> FastAPI:
     app.include_router(catalog_admin.router)
     app.include_router(lifecycle_admin.router)
     app.include_router(audit_admin.router)
+    app.include_router(imports_admin.router)
     app.edge = Edge(
         app.handle,
         store,

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelreg.audit.repository import current_revision
 from modelreg.catalog.models import Model
+from modelreg.imports.models import ImportPlan
 from modelreg.imports.plan import CatalogRow
 
 
@@ -51,3 +52,17 @@ async def lock_versions(session: AsyncSession, ids: Collection[str]) -> dict[str
         .with_for_update()
     )
     return {r.id: r.version for r in result}
+
+
+async def add_plan(session: AsyncSession, plan: ImportPlan) -> None:
+    session.add(plan)
+    await session.flush()
+
+
+async def get_plan(
+    session: AsyncSession, plan_id: str, *, for_update: bool = False
+) -> ImportPlan | None:
+    query = select(ImportPlan).where(ImportPlan.id == plan_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()

@@ -100,6 +100,7 @@ async def apply(
     reason: str,
     allow_large_changes: bool = False,
     request_id: str | None = None,
+    applied_by: str | None = None,
 ) -> dict[str, int]:
     """Apply the plan in the caller's transaction; the counts of what was done."""
     document = check_plan(document)
@@ -173,6 +174,7 @@ async def apply(
                 "source": source.value,
                 "origin": document.get("origin"),
                 "plan_revision": document.get("revision"),
+                "applied_by": applied_by,
                 **counts,
             },
         )
