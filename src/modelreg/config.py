@@ -109,6 +109,26 @@ class ImportSettings(BaseModel):
     max_vanished: int = Field(default=10, ge=0)
 
 
+class SyncSource(BaseModel):
+    """One upstream list the scheduled sync reads."""
+
+    source: str = Field(pattern="^(litellm|openrouter|modelsdev)$")
+    url: str
+    provider: list[str] = Field(default_factory=list)
+    only: list[str] = Field(default_factory=list)
+
+
+class SyncSettings(BaseModel):
+    """The scheduled sync (modelreg.imports.sync): off unless sources are given, e.g.
+    MODELREG_SYNC__SOURCES='[{"source": "litellm", "url": "https://..."}]'."""
+
+    sources: list[SyncSource] = Field(default_factory=list)
+    interval_s: float = Field(default=3600.0, gt=0)
+    # apply-safe: apply price changes within the threshold and new deprecation dates, keep the
+    # whole plan for review; review: only keep the plan for review.
+    mode: str = Field(default="review", pattern="^(apply-safe|review)$")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MODELREG_",
@@ -131,6 +151,7 @@ class Settings(BaseSettings):
     pricing: PricingSettings = PricingSettings()
     snapshot: SnapshotSettings = SnapshotSettings()
     imports: ImportSettings = ImportSettings()
+    sync: SyncSettings = SyncSettings()
     public_api_token_required: bool = False
     # One JSON access-log line per request (on stderr).
     log_requests: bool = True
