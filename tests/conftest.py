@@ -1,4 +1,6 @@
-"""Fixtures shared by every test: a real PostgreSQL and databases built by the migrations."""
+"""Fixtures shared by every test: a real PostgreSQL, databases cloned from templates built once
+(by the migrations, the seed and the token service), and the app over them. What they are made
+of lives in tests/fixtures."""
 
 from __future__ import annotations
 
@@ -13,10 +15,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
+from modelreg.catalog.seed import SeedModel, load_seed_models
 from modelreg.config import get_settings
 from modelreg.db import embedded
 from modelreg.db.engine import sync_engine
-from tests.pg import PgServer
+from tests.fixtures.catalog import Catalog, open_catalog
+from tests.fixtures.databases import Clones, PgServer, Seeded
 
 
 def _scratch_dir() -> Iterator[Path]:
@@ -48,6 +52,40 @@ def database_at(pg: PgServer) -> Callable[[str | None], URL]:
 @pytest.fixture
 def head_url(pg: PgServer) -> URL:
     return pg.database_at("head")
+
+
+@pytest.fixture(scope="session")
+def shipped() -> list[SeedModel]:
+    """The shipped catalog, validated, in file order."""
+    return load_seed_models()
+
+
+@pytest.fixture
+def seeded_url(pg: PgServer) -> URL:
+    """A fresh database at head with the shipped catalog, of the test's own."""
+    return pg.seeded_url()
+
+
+@pytest.fixture(scope="session")
+def clones(pg: PgServer) -> Iterator[Clones]:
+    """Copies of the seeded catalog with a token per role, made ahead."""
+    made = Clones(pg)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def seeded(clones: Clones) -> Iterator[Seeded]:
+    """A fresh copy of the seeded catalog with a token per role, of the test's own."""
+    copy = clones.take()
+    yield copy
+    clones.done(copy)
+
+
+@pytest.fixture
+def catalog(clones: Clones, use_database: Callable[[URL], None]) -> Iterator[Catalog]:
+    """The app over a fresh copy of the seeded catalog, with its tokens and SQL to inspect it."""
+    yield from open_catalog(clones, use_database)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ with a 4xx, never a 5xx.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import traceback
@@ -27,16 +26,12 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Err
 from schemathesis.python import asgi
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from modelreg.app import create_app
-from modelreg.audit.schemas import Actor
 from modelreg.auth.roles import Role
-from modelreg.auth.service import create_token
-from modelreg.catalog.seed import seed_catalog
-from modelreg.config import get_settings
-from modelreg.db.engine import async_engine
-from tests.pg import PgServer
+from tests.fixtures.databases import PgServer
+from tests.fixtures.http import bearer, serving
+from tests.fixtures.tokens import issue_token
 
 MAX_EXAMPLES = 25
 EXISTING_MODEL = "gpt-4.1"  # gpt-4o's replacement, so archive and patch have rules to break
@@ -53,35 +48,18 @@ FUZZ_SETTINGS = settings(
 Operation = APIOperation[Any, Any, Any, Any]
 
 
-async def _admin_token(url: URL) -> str:
-    engine = async_engine(url)
-    try:
-        factory = async_sessionmaker(engine, expire_on_commit=False)
-        async with factory() as session, session.begin():
-            _, secret = await create_token(
-                session, name="openapi-fuzz", role=Role.ADMIN, actor=Actor(name="test")
-            )
-            return secret
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture
-def seeded_url(head_url: URL, use_database: Callable[[URL], None]) -> URL:
-    use_database(head_url)
-    seed_catalog(head_url)
-    return head_url
-
-
 @pytest.fixture
 def admin_token(seeded_url: URL) -> str:
     """An admin token, made before the app starts (its snapshot holds the tokens)."""
-    return asyncio.run(_admin_token(seeded_url))
+    return issue_token(seeded_url, Role.ADMIN, name="openapi-fuzz")
 
 
 @pytest.fixture
-def api_schema(seeded_url: URL, admin_token: str) -> Iterator[BaseSchema]:
+def api_schema(
+    seeded_url: URL, admin_token: str, use_database: Callable[[URL], None]
+) -> Iterator[BaseSchema]:
     """The schema the app serves, bound to the app; the app's lifespan ends with the test."""
+    use_database(seeded_url)
     app = create_app()
     try:
         yield schemathesis.openapi.from_asgi("/openapi.json", app)
@@ -137,7 +115,7 @@ def test_no_operation_answers_with_a_server_error(api_schema: BaseSchema, admin_
     labels = {operation.label for operation in operations}
     assert {"GET /v1/models", "POST /v1/models/{model_id}/estimate"} <= labels
     assert {"POST /admin/v1/models", "PATCH /admin/v1/models/{model_id}"} <= labels
-    headers = {"Authorization": f"Bearer {admin_token}"}
+    headers = bearer(admin_token)
     statuses: dict[str, Counter[int]] = {}
     failures: dict[str, str] = {}
 
@@ -201,15 +179,10 @@ EDGE_CASES: dict[str, tuple[str, str, object]] = {
 @pytest.fixture(scope="module")
 def edge_client(pg: PgServer) -> Iterator[tuple[TestClient, dict[str, str]]]:
     """One app over one seeded database for the edge cases, and admin headers for it."""
-    url = pg.database_at("head")
-    seed_catalog(url)
-    token = asyncio.run(_admin_token(url))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MODELREG_DATABASE_URL", url.render_as_string(hide_password=False))
-        get_settings.cache_clear()
-        with TestClient(create_app(), raise_server_exceptions=False) as client:
-            yield client, {"Authorization": f"Bearer {token}"}
-    get_settings.cache_clear()
+    url = pg.seeded_url()
+    token = issue_token(url, Role.ADMIN, name="openapi-fuzz")
+    with serving(url, raise_server_exceptions=False) as client:
+        yield client, bearer(token)
 
 
 @pytest.mark.parametrize("case", list(EDGE_CASES), ids=list(EDGE_CASES))

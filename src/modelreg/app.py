@@ -140,6 +140,7 @@ def create_app() -> FastAPI:
         store,
         fast_path=not settings.public_api_token_required,
         access_log=AccessLog() if settings.log_requests else None,
+        max_header_bytes=settings.limits.max_header_bytes,
     )
     return app
 

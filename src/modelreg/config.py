@@ -129,6 +129,23 @@ class SyncSettings(BaseModel):
     mode: str = Field(default="review", pattern="^(apply-safe|review)$")
 
 
+class LimitSettings(BaseModel):
+    """How large a request may be: beyond these it is refused (413, 431 or 422 at the field)."""
+
+    # A request body (413); checked as it streams in, never read whole first.
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    # All header lines of a request together (431; `modelreg serve` gives it to the server).
+    max_header_bytes: int = Field(default=32_768, ge=1024)
+    # Arrays and objects inside one another in a body.
+    max_json_depth: int = Field(default=32, gt=1)
+    # description, deprecationNotice and internalNotes, in characters.
+    max_text_chars: int = Field(default=10_000, gt=0)
+    # providerMetadata, and the unknown meta keys together, as JSON text.
+    max_extra_json_bytes: int = Field(default=16_384, gt=0)
+    # capabilities, complianceTags and allowedTiers, each.
+    max_list_items: int = Field(default=64, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MODELREG_",
@@ -152,6 +169,7 @@ class Settings(BaseSettings):
     snapshot: SnapshotSettings = SnapshotSettings()
     imports: ImportSettings = ImportSettings()
     sync: SyncSettings = SyncSettings()
+    limits: LimitSettings = LimitSettings()
     public_api_token_required: bool = False
     # One JSON access-log line per request (on stderr).
     log_requests: bool = True

@@ -86,6 +86,14 @@ class ValidationFailed(ModelRegError):
         super().__init__(message or f"invalid input: {summary}", errors=self.errors)
 
 
+ECHO_CHARS = 100
+
+
+def echo(value: str, limit: int = ECHO_CHARS) -> str:
+    """A value from the request as an error message repeats it: cut to `limit` characters."""
+    return value if len(value) <= limit else f"{value[:limit]}…"
+
+
 def error_path(loc: Sequence[int | str], prefix: Sequence[str] = ()) -> str:
     """A pydantic error location as a JSON path: (meta, capabilities, 0) -> meta.capabilities[0]."""
     path = ""

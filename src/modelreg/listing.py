@@ -65,6 +65,7 @@ class ListParams:
 
 # Keyset values beyond what PostgreSQL's bigint and our numbers can hold are not cursors of ours.
 MAX_CURSOR_NUMBER = 2**63 - 1
+MAX_CURSOR_ID = 255
 
 
 def check_tier(tier: str, tiers: Sequence[str]) -> str:
@@ -99,35 +100,59 @@ def sort_value(key: SortKey, *, credits: Any, context_length: int, created: Any)
             return created
 
 
-def pack_cursor(value: Any, model_id: str) -> str:
-    """An opaque `after` cursor: the sort value and the id of the last item of a page."""
-    raw = json.dumps([None if value is None else str(value), model_id]).encode()
+def pack_cursor(key: SortKey, value: Any, model_id: str) -> str:
+    """An opaque `after` cursor: the sort it belongs to, the sort value and the id of the last
+    item of a page."""
+    raw = json.dumps([key.value, str(value), model_id], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _canonical(value: Any) -> str:
+    return str(value.isoformat() if hasattr(value, "isoformat") else value)
 
 
 def unpack_cursor(
     cursor: str, key: SortKey, *, created: Callable[[str], Any] = int
 ) -> tuple[Any, str]:
     """(sort value, id) of a cursor made by pack_cursor for the same sort; `created` parses
-    the creation time (an epoch for the public list, a timestamp for the admin one)."""
+    the creation time (an epoch for the public list, a timestamp for the admin one).
+
+    Only a cursor exactly as pack_cursor writes it is taken: the same sort, values of the types
+    it writes, in their canonical spelling (the cursor is packed again and must come out the
+    same), so anything else, however well-formed, is refused."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        value, model_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(data, list) or len(data) != 3:
+            raise ValueError("not a cursor")
+        sort, value, model_id = data
+        if (
+            sort != key.value
+            or not isinstance(value, str)
+            or not isinstance(model_id, str)
+            or not 0 < len(model_id) <= MAX_CURSOR_ID
+            or pack_cursor(key, value, model_id) != cursor
+        ):
+            raise ValueError("not a cursor of this sort")
+        parsed: Any
         match key:
             case SortKey.ID:
-                return "", str(model_id)
+                if value != "":
+                    raise ValueError("an id sort has no value")
+                return "", model_id
             case SortKey.CREDITS:
-                number = Decimal(value)
-                if not number.is_finite() or abs(number) > MAX_CURSOR_NUMBER:
+                parsed = Decimal(value)
+                if not parsed.is_finite() or abs(parsed) > MAX_CURSOR_NUMBER:
                     raise ValueError("out of range")
-                return number, str(model_id)
             case SortKey.CONTEXT_LENGTH:
-                integer = int(value)
-                if abs(integer) > MAX_CURSOR_NUMBER:
+                parsed = int(value)
+                if abs(parsed) > MAX_CURSOR_NUMBER:
                     raise ValueError("out of range")
-                return integer, str(model_id)
             case SortKey.CREATED:
-                return created(value), str(model_id)
+                parsed = created(value)
+        if _canonical(parsed) != value:
+            raise ValueError("not in the form this service writes")
+        return parsed, model_id
     except (ValueError, TypeError, InvalidOperation, binascii.Error, UnicodeDecodeError):
         pass
     raise ValidationFailed(

@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import httpx2
 from fastapi.testclient import TestClient
 
 from modelreg.db import jsonb
+from tests.fixtures.http import problem
+from tests.fixtures.models import PROVIDER, base_meta
 
 MODELS = "/admin/v1/models"
 MERGE_PATCH = "application/merge-patch+json"
-PROVIDER = "testlab"
-
-
-def base_meta(**overrides: Any) -> dict[str, Any]:
-    """A valid meta; a key given as None is left out."""
-    meta: dict[str, Any] = {
-        "displayName": "Test Model",
-        "capabilities": ["text", "code"],
-        "contextLength": 8192,
-        "maxOutputTokens": 4096,
-        "inputCostUsdPerMillionTokens": Decimal("0.5"),
-        "outputCostUsdPerMillionTokens": Decimal("2.5"),
-        "requiredTier": "free",
-        "tierRestrictionMode": "minimum",
-        "allowedTiers": [],
-        "providerMetadata": {"region": "eu", "limits": {"rpm": 100, "tpm": 20000}},
-    }
-    meta.update(overrides)
-    return {key: value for key, value in meta.items() if value is not None}
 
 
 def model_body(model_id: str, meta: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
@@ -77,7 +59,5 @@ def exact(response: httpx2.Response) -> Any:
 
 
 def problem_paths(response: httpx2.Response) -> list[str]:
-    assert response.status_code == 422, response.text
-    assert response.headers["content-type"].split(";")[0] == "application/problem+json"
-    assert response.json()["code"] == "validation_error"
-    return [error["path"] for error in response.json()["errors"]]
+    body = problem(response, 422, "validation_error")
+    return [error["path"] for error in body["errors"]]

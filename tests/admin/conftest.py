@@ -13,17 +13,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import URL
 
 from modelreg.auth.roles import Role
-from modelreg.catalog.seed import seed_catalog
-from tests.admin.api import base_meta, create
-from tests.auth.helpers import bearer, issue_token, serving
-from tests.pg import PgServer
+from tests.admin.api import create
+from tests.fixtures.databases import PgServer
+from tests.fixtures.http import bearer, serving
+from tests.fixtures.models import base_meta
+from tests.fixtures.tokens import issue_token
 
 
 @pytest.fixture(scope="module")
 def admin_url(pg: PgServer) -> URL:
-    url = pg.database_at("head")
-    seed_catalog(url)
-    return url
+    return pg.seeded_url()
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +37,7 @@ def viewer(admin_url: URL) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def client(admin_url: URL, editor: dict[str, str], viewer: dict[str, str]) -> Iterator[TestClient]:
-    with serving(admin_url) as test_client:
+    with serving(admin_url, log_requests="false") as test_client:
         yield test_client
 
 

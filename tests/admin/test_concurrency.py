@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -28,13 +27,15 @@ from modelreg.audit.schemas import Actor
 from modelreg.auth.roles import Role
 from modelreg.catalog import service
 from modelreg.catalog.exceptions import VersionConflict
-from modelreg.catalog.schemas import ModelCreate
 from modelreg.config import get_settings
 from modelreg.db import jsonb
 from modelreg.db.engine import async_engine
-from tests.admin.api import MERGE_PATCH, MODELS, PROVIDER, base_meta, model_body
-from tests.auth.helpers import bearer, issue_token
-from tests.pg import PgServer
+from tests.admin.api import MERGE_PATCH, MODELS, model_body
+from tests.fixtures.databases import PgServer
+from tests.fixtures.http import bearer
+from tests.fixtures.models import PROVIDER, create_model
+from tests.fixtures.tokens import issue_token
+from tests.fixtures.waiting import until, until_async
 
 RACE_ROUNDS = 5
 WRITERS = 20
@@ -66,11 +67,10 @@ def server(live_url: URL) -> Iterator[str]:
         thread = threading.Thread(target=live.run, kwargs={"sockets": [listening]}, daemon=True)
         thread.start()
         try:
-            deadline = time.monotonic() + 30
-            while not live.started:
-                if not thread.is_alive() or time.monotonic() > deadline:
-                    pytest.fail("the server did not start")
-                time.sleep(0.02)
+            if not until(lambda: live.started or not thread.is_alive(), timeout=30):
+                pytest.fail("the server did not start")
+            if not live.started:
+                pytest.fail("the server stopped before it started")
             yield f"http://127.0.0.1:{port}"
         finally:
             live.should_exit = True
@@ -143,8 +143,7 @@ def _written(change: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _until_a_session_waits_for_a_lock(observer: AsyncConnection) -> None:
-    deadline = time.monotonic() + 10
-    while True:
+    async def a_session_waits() -> bool:
         waiting = (
             await observer.execute(
                 text(
@@ -154,11 +153,10 @@ async def _until_a_session_waits_for_a_lock(observer: AsyncConnection) -> None:
             )
         ).scalar_one()
         await observer.rollback()  # a new statistics snapshot for the next look
-        if waiting:
-            return
-        if time.monotonic() > deadline:
-            pytest.fail("the second writer never waited for the row lock")
-        await asyncio.sleep(0.01)
+        return bool(waiting)
+
+    if not await until_async(a_session_waits):
+        pytest.fail("the second writer never waited for the row lock")
 
 
 async def _locked_race(url: URL) -> None:
@@ -166,8 +164,7 @@ async def _locked_race(url: URL) -> None:
     try:
         factory = async_sessionmaker(engine, expire_on_commit=False)
         async with factory() as session, session.begin():
-            data = ModelCreate(id="locked", name="Locked", provider=PROVIDER, meta=base_meta())
-            await service.create_model(session, data, Actor(name="test"))
+            await create_model(session, id="locked", name="Locked")
 
         async with factory() as first, factory() as second, engine.connect() as observer:
             won = await service.patch_model(

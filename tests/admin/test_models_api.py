@@ -18,15 +18,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
 from modelreg.config import DEFAULT_TIERS
-from tests.admin.api import (
-    MODELS,
-    PROVIDER,
-    base_meta,
-    create,
-    exact,
-    patch,
-    problem_paths,
-)
+from tests.admin.api import MODELS, create, exact, patch, problem_paths
+from tests.fixtures.models import PROVIDER, base_meta
 
 CREDIT_USD = Decimal("0.001")  # the default worth of one credit in US dollars
 SEEDED = "claude-sonnet-4-5"
@@ -152,16 +145,6 @@ def test_create_reports_top_level_and_meta_errors_together(
     response = create(client, editor, body)
 
     assert {"id", "colour", "meta.contextLength"} <= set(problem_paths(response))
-
-
-def test_create_with_both_prices_zero_and_no_credits_is_refused_at_the_credits(
-    client: TestClient, editor: dict[str, str], fresh_id: str
-) -> None:
-    meta = base_meta(inputCostUsdPerMillionTokens=0, outputCostUsdPerMillionTokens=0)
-
-    response = create(client, editor, {"id": fresh_id, "meta": meta})
-
-    assert problem_paths(response) == ["meta.creditsPer1kTokens"]
 
 
 # POST: created.

@@ -13,15 +13,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from modelreg.auth.roles import Role
-from tests.lifecycle.helpers import (
-    ACTIVE,
-    LEGACY,
-    LEGACY_REPLACEMENT,
-    OTHER_ACTIVE,
-    TOKEN_NAMES,
-    Catalog,
-    problem,
-)
+from tests.fixtures.catalog import ACTIVE, LEGACY, LEGACY_REPLACEMENT, OTHER_ACTIVE, Catalog
+from tests.fixtures.databases import TOKEN_NAMES
+from tests.fixtures.http import problem
 
 NEW_MODEL = "acme-large"
 SHIPPED_MODELS = 24

@@ -8,7 +8,8 @@ import psycopg
 import pytest
 
 from modelreg.db.urls import libpq_conninfo
-from tests.lifecycle.helpers import ACTIVE, OTHER_ACTIVE, Catalog, problem
+from tests.fixtures.catalog import ACTIVE, OTHER_ACTIVE, Catalog
+from tests.fixtures.http import problem
 
 CHANNEL = "modelreg_catalog"
 

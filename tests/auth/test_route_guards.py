@@ -8,7 +8,6 @@ without anyone remembering to list it here.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,11 +19,11 @@ from sqlalchemy.engine import URL
 
 from modelreg.app import create_app
 from modelreg.auth.roles import Role
-from modelreg.catalog.seed import seed_catalog
-from modelreg.config import get_settings
 from modelreg.db import jsonb
-from tests.auth.helpers import PROBLEM_JSON, bearer, issue_token, media_type, revoke, serving
-from tests.pg import PgServer
+from tests.fixtures.databases import PgServer
+from tests.fixtures.http import bearer, problem, serving
+from tests.fixtures.tokens import issue_token, revoke_token
+from tests.fixtures.waiting import poll
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
 # The admin checks change this model (the required role gets through); the public ones read
@@ -164,17 +163,9 @@ def _call(
     )
 
 
-def _assert_problem(response: Any, status: int, code: str) -> None:
-    assert response.status_code == status, response.text[:500]
-    assert media_type(response.headers["content-type"]) == PROBLEM_JSON
-    assert response.json()["code"] == code
-
-
 @pytest.fixture(scope="module")
 def guarded_url(pg: PgServer) -> URL:
-    url = pg.database_at("head")
-    seed_catalog(url)
-    return url
+    return pg.seeded_url()
 
 
 @pytest.fixture(scope="module")
@@ -189,23 +180,15 @@ def tokens(guarded_url: URL) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def client(guarded_url: URL, tokens: dict[str, str]) -> Iterator[TestClient]:
-    with serving(guarded_url) as test_client:
+    with serving(guarded_url, log_requests="false") as test_client:
         yield test_client
 
 
 @pytest.fixture
-def tokens_required(
-    guarded_url: URL, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[TestClient]:
+def tokens_required(guarded_url: URL, tokens: dict[str, str]) -> Iterator[TestClient]:
     """The app started with MODELREG_PUBLIC_API_TOKEN_REQUIRED=true."""
-    monkeypatch.setenv("MODELREG_DATABASE_URL", guarded_url.render_as_string(hide_password=False))
-    monkeypatch.setenv("MODELREG_PUBLIC_API_TOKEN_REQUIRED", "true")
-    get_settings.cache_clear()
-    try:
-        with TestClient(create_app()) as test_client:
-            yield test_client
-    finally:
-        get_settings.cache_clear()
+    with serving(guarded_url, public_api_token_required="true") as test_client:
+        yield test_client
 
 
 def _actions_by(engine: Engine, actor: str) -> int:
@@ -252,7 +235,7 @@ def test_every_route_that_takes_a_body_has_a_minimal_one_here() -> None:
 def test_admin_route_without_a_token_is_unauthorized(
     client: TestClient, route: tuple[str, str]
 ) -> None:
-    _assert_problem(_call(client, route), 401, "unauthorized")
+    problem(_call(client, route), 401, "unauthorized")
 
 
 @pytest.mark.parametrize("route", ADMIN_ROUTES, ids=_route_id)
@@ -261,14 +244,14 @@ def test_admin_route_with_another_auth_scheme_is_unauthorized(
 ) -> None:
     headers = {"Authorization": f"Basic {tokens['valid-admin']}"}
 
-    _assert_problem(_call(client, route, headers), 401, "unauthorized")
+    problem(_call(client, route, headers), 401, "unauthorized")
 
 
 @pytest.mark.parametrize("route", ADMIN_ROUTES, ids=_route_id)
 def test_admin_route_with_a_malformed_token_is_unauthorized(
     client: TestClient, route: tuple[str, str]
 ) -> None:
-    _assert_problem(_call(client, route, bearer("not-a-modelreg-token")), 401, "unauthorized")
+    problem(_call(client, route, bearer("not-a-modelreg-token")), 401, "unauthorized")
 
 
 @pytest.mark.parametrize("route", ADMIN_ROUTES, ids=_route_id)
@@ -277,7 +260,7 @@ def test_admin_route_with_an_unknown_well_formed_token_is_unauthorized(
 ) -> None:
     unknown = "mr_unknown0000id_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
-    _assert_problem(_call(client, route, bearer(unknown)), 401, "unauthorized")
+    problem(_call(client, route, bearer(unknown)), 401, "unauthorized")
 
 
 @pytest.mark.parametrize("route", ADMIN_ROUTES, ids=_route_id)
@@ -287,14 +270,14 @@ def test_admin_route_with_a_wrong_secret_for_a_real_token_id_is_unauthorized(
     prefix, token_id, _secret = tokens["valid-admin"].split("_", 2)
     forged = f"{prefix}_{token_id}_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
-    _assert_problem(_call(client, route, bearer(forged)), 401, "unauthorized")
+    problem(_call(client, route, bearer(forged)), 401, "unauthorized")
 
 
 @pytest.mark.parametrize("route", ADMIN_ROUTES, ids=_route_id)
 def test_admin_route_with_a_revoked_token_is_unauthorized(
     client: TestClient, tokens: dict[str, str], route: tuple[str, str]
 ) -> None:
-    _assert_problem(_call(client, route, bearer(tokens["revoked-admin"])), 401, "unauthorized")
+    problem(_call(client, route, bearer(tokens["revoked-admin"])), 401, "unauthorized")
 
 
 # Admin routes: a role too low.
@@ -311,7 +294,7 @@ def test_admin_route_with_a_role_too_low_is_forbidden_and_changes_nothing(
 ) -> None:
     response = _call(client, route, bearer(tokens[f"low-{role.value}"]))
 
-    _assert_problem(response, 403, "forbidden")
+    problem(response, 403, "forbidden")
     assert _actions_by(engine_for(guarded_url), f"token:low-{role.value}") == 0
 
 
@@ -337,14 +320,12 @@ def test_admin_route_lets_the_required_role_through(
 
 
 def _eventually(client: TestClient, token: str, status: int) -> Any:
-    """GET /v1/models until it answers `status` or 5 s pass: the read path may serve a snapshot
-    that learns of token changes a moment later."""
-    deadline = time.monotonic() + 5
-    response = client.get("/v1/models", headers=bearer(token))
-    while response.status_code != status and time.monotonic() < deadline:
-        time.sleep(0.1)
-        response = client.get("/v1/models", headers=bearer(token))
-    return response
+    """GET /v1/models until it answers `status` or the deadline passes: the read path may serve a
+    snapshot that learns of token changes a moment later."""
+    return poll(
+        lambda: client.get("/v1/models", headers=bearer(token)),
+        lambda response: response.status_code == status,
+    )
 
 
 @pytest.mark.parametrize("route", PUBLIC_ROUTES, ids=_route_id)
@@ -358,7 +339,7 @@ def test_public_route_is_open_by_default(client: TestClient, route: tuple[str, s
 def test_public_route_without_a_token_is_unauthorized_when_tokens_are_required(
     tokens_required: TestClient, route: tuple[str, str]
 ) -> None:
-    _assert_problem(_call(tokens_required, route, public=True), 401, "unauthorized")
+    problem(_call(tokens_required, route, public=True), 401, "unauthorized")
 
 
 @pytest.mark.parametrize(
@@ -369,7 +350,7 @@ def test_public_route_without_a_token_is_unauthorized_when_tokens_are_required(
 def test_public_api_with_an_invalid_token_is_unauthorized_when_tokens_are_required(
     tokens_required: TestClient, token: str
 ) -> None:
-    _assert_problem(tokens_required.get("/v1/models", headers=bearer(token)), 401, "unauthorized")
+    problem(tokens_required.get("/v1/models", headers=bearer(token)), 401, "unauthorized")
 
 
 def test_public_api_with_a_revoked_token_is_unauthorized_when_tokens_are_required(
@@ -377,7 +358,7 @@ def test_public_api_with_a_revoked_token_is_unauthorized_when_tokens_are_require
 ) -> None:
     response = tokens_required.get("/v1/models", headers=bearer(tokens["revoked-admin"]))
 
-    _assert_problem(response, 401, "unauthorized")
+    problem(response, 401, "unauthorized")
 
 
 @pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
@@ -404,11 +385,11 @@ def test_public_api_refuses_a_token_revoked_after_the_app_started(
 ) -> None:
     token = tokens["revoked-while-serving"]
     assert tokens_required.get("/v1/models", headers=bearer(token)).status_code == 200
-    revoke(guarded_url, token)
+    revoke_token(guarded_url, token)
 
     response = _eventually(tokens_required, token, 401)
 
-    _assert_problem(response, 401, "unauthorized")
+    problem(response, 401, "unauthorized")
 
 
 def test_health_stays_open_when_tokens_are_required(tokens_required: TestClient) -> None:

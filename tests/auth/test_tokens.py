@@ -15,7 +15,7 @@ from typer.testing import CliRunner, Result
 
 from modelreg.app import create_app
 from modelreg.cli.main import app
-from tests.auth.helpers import PROBLEM_JSON, bearer, media_type
+from tests.fixtures.http import PROBLEM_JSON, bearer, media_type
 
 TOKEN = re.compile(r"mr_(?P<id>[a-z0-9]+)_(?P<secret>[A-Za-z0-9_-]+)")
 runner = CliRunner()
@@ -93,7 +93,7 @@ def test_revoked_token_is_unauthorized(client: TestClient) -> None:
     assert result.exit_code == 0, result.output
     response = client.get("/admin/v1/models", headers=bearer(token))
     assert response.status_code == 401
-    assert media_type(response.headers["content-type"]) == PROBLEM_JSON
+    assert media_type(response) == PROBLEM_JSON
     assert response.json()["code"] == "unauthorized"
 
 

@@ -107,8 +107,9 @@ def test_price_given_as_string_is_rejected_at_that_price() -> None:
     assert _rejected_at(changes) == ("outputCostUsdPerMillionTokens",)
 
 
-def test_credits_per_1k_tokens_zero_is_rejected_at_credits() -> None:
-    assert _rejected_at({"creditsPer1kTokens": 0}) == ("creditsPer1kTokens",)
+def test_negative_credits_per_1k_tokens_are_rejected_at_credits() -> None:
+    # 0 is a free model (README: credits); below 0 is nothing.
+    assert _rejected_at({"creditsPer1kTokens": -1}) == ("creditsPer1kTokens",)
 
 
 def test_unknown_required_tier_is_rejected_at_required_tier() -> None:

@@ -8,15 +8,15 @@ import pytest
 from sqlalchemy.engine import URL
 from typer.testing import CliRunner
 
-from modelreg.catalog.seed import seed_catalog
+from tests.fixtures.databases import PgServer
 
 
 @pytest.fixture
-def seeded_url(head_url: URL, use_database: Callable[[URL], None]) -> URL:
+def seeded_url(pg: PgServer, use_database: Callable[[URL], None]) -> URL:
     """A seeded database at head, which the CLI (and its settings) now point at."""
-    use_database(head_url)
-    seed_catalog(head_url)
-    return head_url
+    url = pg.seeded_url()
+    use_database(url)
+    return url
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from modelreg.db import migrate
 from modelreg.db.engine import sync_engine
 from tests.db.legacy import LegacyRow, insert_rows, legacy_rows, row_hashes
-from tests.pg import PgServer
+from tests.fixtures.databases import PgServer
 
 KEEPS_OLD_COLUMNS = ("0002_expand", "0003_backfill", "0004_indexes", "0005_validate")
 

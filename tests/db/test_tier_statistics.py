@@ -9,7 +9,6 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
 from modelreg.catalog import repository
-from modelreg.catalog.seed import seed_catalog
 from modelreg.config import DEFAULT_TIERS
 
 ROWS = 4000
@@ -45,10 +44,9 @@ def estimate_and_count(engine: Engine) -> tuple[float, int]:
 
 
 def test_the_tier_rule_is_estimated_from_its_statistics(
-    head_url: URL, engine_for: Callable[[URL], Engine]
+    seeded_url: URL, engine_for: Callable[[URL], Engine]
 ) -> None:
-    seed_catalog(head_url)
-    engine = engine_for(head_url)
+    engine = engine_for(seeded_url)
     with engine.begin() as conn:
         conn.execute(COPY_WITH_TIER_RULES, {"rows": ROWS})
         conn.execute(text("ANALYZE models"))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.lifecycle.helpers import (
+from tests.fixtures.catalog import (
     ACTIVE,
     LEGACY,
     LEGACY_REPLACEMENT,
@@ -15,8 +15,8 @@ from tests.lifecycle.helpers import (
     OTHER_ACTIVE,
     THIRD_ACTIVE,
     Catalog,
-    problem,
 )
+from tests.fixtures.http import problem
 
 
 def mark_legacy(catalog: Catalog, model_id: str, replacement: str | None) -> None:

@@ -12,14 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from modelreg.auth.roles import Role
-from tests.lifecycle.helpers import (
-    ACTION_PATHS,
-    ACTIVE,
-    OTHER_ACTIVE,
-    Catalog,
-    error_paths,
-    problem,
-)
+from tests.fixtures.catalog import ACTION_PATHS, ACTIVE, OTHER_ACTIVE, Catalog, error_paths
+from tests.fixtures.http import problem
 
 ACTIONS = tuple(ACTION_PATHS)
 LEGACY_KEYS = ("legacyReplacementModelId", "deprecationNotice", "sunsetDate", "deprecatedAt")

@@ -1,8 +1,10 @@
-"""Fixtures of the public API tests: seeded databases and the app serving them.
+"""Fixtures of the public read side's tests: seeded databases and the app serving them.
 
 `client` is one app over one seeded database per module, for the tests that only read. A test
 that changes the database or the settings (tier margins) takes a fresh app with `serve`: prepare
-`seeded_url` and the settings, then call `serve()`.
+`seeded_url` and the settings, then call `serve()`. The tests of running instances (snapshot,
+listener, edge) take `reader`, one instance per module over a copy of the seeded catalog, or
+`serve_seeded`, a fresh copy (a token per role) the settings point at, for instances of their own.
 """
 
 from __future__ import annotations
@@ -16,38 +18,20 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import URL
 
 from modelreg.app import create_app
-from modelreg.catalog.seed import SeedModel, load_seed_models, seed_catalog
 from modelreg.config import get_settings
-from tests.pg import PgServer
+from tests.fixtures.databases import Clones, PgServer, Seeded
+from tests.fixtures.http import serving
+from tests.public.instances import Reader
 
 FREE_MARGIN = Decimal("0.25")
 PRO_MARGIN = Decimal("0.25")
 
 
-@pytest.fixture(scope="session")
-def shipped() -> list[SeedModel]:
-    """The shipped catalog, in file order."""
-    return load_seed_models()
-
-
 @pytest.fixture(scope="module")
 def client(pg: PgServer) -> Iterator[TestClient]:
     """The app over a seeded database shared by the module: only read through it."""
-    url = pg.database_at("head")
-    seed_catalog(url)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MODELREG_DATABASE_URL", url.render_as_string(hide_password=False))
-        get_settings.cache_clear()
-        with TestClient(create_app()) as test_client:
-            yield test_client
-    get_settings.cache_clear()
-
-
-@pytest.fixture
-def seeded_url(head_url: URL) -> URL:
-    """A fresh seeded database of the test's own."""
-    seed_catalog(head_url)
-    return head_url
+    with serving(pg.seeded_url()) as test_client:
+        yield test_client
 
 
 @pytest.fixture
@@ -84,3 +68,23 @@ def pro_margin() -> Iterator[Decimal]:
     """The pro tier charges PRO_MARGIN over the base credits."""
     for _ in _margins(f'{{"pro": "{PRO_MARGIN}"}}'):
         yield PRO_MARGIN
+
+
+@pytest.fixture
+def serve_seeded(seeded: Seeded, use_database: Callable[[URL], None]) -> Seeded:
+    """A fresh copy of the seeded catalog (a token per role), with modelreg's settings pointed
+    at it."""
+    use_database(seeded.url)
+    return seeded
+
+
+@pytest.fixture(scope="module")
+def reader(clones: Clones) -> Iterator[Reader]:
+    """One instance for the tests of a module that change nothing (each test starting an app
+    over a fresh database of its own would cost more than all of them take)."""
+    seeded = clones.take()
+    try:
+        with serving(seeded.url, snapshot__poll_interval_s="3600") as client:
+            yield Reader(client, seeded.url)
+    finally:
+        clones.done(seeded)

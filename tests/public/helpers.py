@@ -1,4 +1,5 @@
-"""What the public API tests share: service calls made straight in a database, problem checks."""
+"""What the public API tests share: service calls made straight in a database, validation
+problem checks."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from modelreg.catalog import transitions as lifecycle
 from modelreg.db import jsonb
 from modelreg.db.engine import async_engine
 from modelreg.lifecycle.states import LifecycleAction
+from tests.fixtures.http import PROBLEM_JSON, media_type
 
 T = TypeVar("T")
 
-PROBLEM_JSON = "application/problem+json"
 TEST_ACTOR = Actor(name="test")
 
 
@@ -63,10 +64,6 @@ def patch_model(url: URL, model_id: str, patch: dict[str, Any]) -> None:
 def body_of(response: httpx2.Response) -> Any:
     """The JSON body with every non-integer number as an exact Decimal."""
     return jsonb.loads(response.text)
-
-
-def media_type(response: httpx2.Response) -> str:
-    return response.headers["content-type"].split(";")[0].strip()
 
 
 def names_parameter(path: str, parameter: str) -> bool:

@@ -49,7 +49,7 @@ def _listed_by_default(shipped: list[SeedModel]) -> set[str]:
 
 
 def _cursor(value: str, model_id: str) -> str:
-    raw = json.dumps([value, model_id]).encode()
+    raw = json.dumps(["credits", value, model_id], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

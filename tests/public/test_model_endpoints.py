@@ -11,13 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import URL
 
-from tests.public.helpers import (
-    PROBLEM_JSON,
-    assert_validation_problem,
-    body_of,
-    media_type,
-    patch_model,
-)
+from tests.fixtures.http import PROBLEM_JSON, media_type
+from tests.public.helpers import assert_validation_problem, body_of, patch_model
 
 PRICED_2_8 = "gpt-4.1"  # 2 USD in, 8 USD out per million tokens; 2 and 8 credits per 1k
 LEGACY = "gpt-4o"  # replaced by gpt-4.1, sunset 2027-01-14

@@ -29,6 +29,7 @@ def require(role: Role) -> Callable[..., Awaitable[Principal]]:
         return principal
 
     dependency.__name__ = f"require_{role.value}"
+    dependency.requires_token = True  # type: ignore[attr-defined]  # read by ExactJSONRoute
     return dependency
 
 

@@ -14,7 +14,7 @@ from modelreg.auth.dependencies import Admin, Editor, Viewer, actor_for
 from modelreg.catalog import service
 from modelreg.catalog.schemas import AdminModelOut, ModelCreate, RevertRequest, admin_view, etag
 from modelreg.db.session import Session
-from modelreg.exceptions import NotFound
+from modelreg.exceptions import NotFound, echo
 from modelreg.lifecycle.states import LifecycleState
 from modelreg.listing import MAX_LIMIT, CapabilityMatch, ListParams, SortKey, SortOrder
 from modelreg.responses import ExactJSONResponse, ExactJSONRoute, parse_if_match
@@ -150,7 +150,7 @@ async def history_version(
 ) -> ExactJSONResponse:
     version = await audit_repository.version(db, model_id, number)
     if version is None:
-        raise NotFound(f"model {model_id!r} has no version {number}")
+        raise NotFound(f"model {echo(model_id)!r} has no version {number}")
     return ExactJSONResponse(_version_view(version))
 
 

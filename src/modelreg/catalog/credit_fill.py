@@ -6,7 +6,7 @@ from collections.abc import Collection
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from modelreg.catalog.meta import CREDIT_KEYS, CREDITS_NEEDED, MAX_USD, PRICE_KEYS
+from modelreg.catalog.meta import CREDIT_KEYS, MAX_USD, PRICE_KEYS
 from modelreg.config import get_settings
 from modelreg.pricing.credits import ZeroPrice, rates_from_prices
 
@@ -40,8 +40,11 @@ def fill_credits(
     Values the schema would reject (wrong types) are left for ModelMeta to report.
     """
     meta = dict(meta)
+    given = meta.get("creditsPinned")
+    if given is not None and not isinstance(given, bool):
+        return meta  # ModelMeta refuses it at meta.creditsPinned
     if "creditsPinned" in touched:
-        pinned = meta.get("creditsPinned") is True
+        pinned = given is True
     elif any(key in touched for key in CREDIT_KEYS):
         pinned = True
     elif previous is not None:
@@ -64,8 +67,9 @@ def fill_credits(
         if prices_changed or credits_missing or unpinned_now:
             try:
                 rates = rates_from_prices(input_usd, output_usd, credit_usd=credit_usd)
-            except ZeroPrice:
-                meta["creditsPer1kTokens"] = CREDITS_NEEDED
+            except ZeroPrice:  # a free model (README: credits)
+                for key in CREDIT_KEYS:
+                    meta[key] = Decimal(0)
                 return meta
             meta["creditsPer1kTokens"] = rates.blended_per_1k
             meta["inputCreditsPer1kTokens"] = rates.input_per_1k

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from modelreg.exceptions import ModelRegError, NotFound
+from modelreg.exceptions import ModelRegError, NotFound, echo
 
 
 class ModelNotFound(NotFound):
     def __init__(self, model_id: str):
-        super().__init__(f"no model {model_id!r} in the catalog", model_id=model_id)
+        shown = echo(model_id)
+        super().__init__(f"no model {shown!r} in the catalog", model_id=shown)
 
 
 class ModelExists(ModelRegError):

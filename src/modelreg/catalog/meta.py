@@ -19,10 +19,13 @@ from pydantic import (
     ValidationInfo,
     field_serializer,
     field_validator,
+    model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from modelreg.access.rules import TierRestrictionMode
 from modelreg.config import get_settings
+from modelreg.db import jsonb
 
 # The keys every stored meta must have (checked by `db verify` before schema validation).
 REQUIRED_KEYS: tuple[str, ...] = (
@@ -52,21 +55,8 @@ CREDIT_KEYS = ("creditsPer1kTokens", "inputCreditsPer1kTokens", "outputCreditsPe
 PRICE_KEYS = ("inputCostUsdPerMillionTokens", "outputCostUsdPerMillionTokens")
 
 
-class _CreditsNeeded:
-    """Stands in for credits that cannot be computed (both prices 0), so that validation
-    reports it at meta.creditsPer1kTokens with the reason."""
-
-    def __repr__(self) -> str:
-        return "<credits needed>"
-
-
-CREDITS_NEEDED: Any = _CreditsNeeded()
-
-
 def _json_number(value: Any) -> Any:
     """A number, never a string or a boolean dressed as one."""
-    if value is CREDITS_NEEDED:
-        raise ValueError("both prices are 0: give creditsPer1kTokens explicitly")
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise ValueError("must be a JSON number")
     if isinstance(value, float):
@@ -88,7 +78,10 @@ def _date_or_utc_datetime(value: Any) -> Any:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("outside the years 1 to 9999 once converted to UTC") from None
     return value
 
 
@@ -101,8 +94,9 @@ MAX_CREDITS = 10**12
 Usd = Annotated[
     Decimal, BeforeValidator(_json_number), Field(ge=0, le=MAX_USD, allow_inf_nan=False)
 ]
+# 0 is a free model (or a free direction): see README "Credits".
 Credits = Annotated[
-    Decimal, BeforeValidator(_json_number), Field(gt=0, le=MAX_CREDITS, allow_inf_nan=False)
+    Decimal, BeforeValidator(_json_number), Field(ge=0, le=MAX_CREDITS, allow_inf_nan=False)
 ]
 TokenCount = Annotated[int, Field(strict=True, gt=0, le=2**31 - 1)]
 
@@ -138,6 +132,39 @@ class ModelMeta(BaseModel):
     provider_metadata: dict[str, Any] = Field(default_factory=dict, alias="providerMetadata")
     internal_notes: str = Field(default="", alias="internalNotes", strict=True)
     compliance_tags: list[str] = Field(default_factory=list, alias="complianceTags")
+
+    @field_validator("description", "deprecation_notice", "internal_notes")
+    @classmethod
+    def _text_within_limit(cls, value: str | None) -> str | None:
+        limit = get_settings().limits.max_text_chars
+        if value is not None and len(value) > limit:
+            raise ValueError(f"longer than {limit} characters")
+        return value
+
+    @field_validator("capabilities", "allowed_tiers", "compliance_tags", mode="before")
+    @classmethod
+    def _list_within_limit(cls, value: Any) -> Any:
+        limit = get_settings().limits.max_list_items
+        if isinstance(value, list) and len(value) > limit:
+            raise ValueError(f"more than {limit} entries")
+        return value
+
+    @field_validator("provider_metadata")
+    @classmethod
+    def _metadata_within_limit(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _check_extra_json(value)
+        return value
+
+    @model_validator(mode="after")
+    def _unknown_keys_within_limit(self) -> ModelMeta:
+        if self.model_extra:
+            try:
+                _check_extra_json(self.model_extra)
+            except ValueError as exc:
+                raise PydanticCustomError(
+                    "unknown_keys_too_large", "unknown keys: {reason}", {"reason": str(exc)}
+                ) from None
+        return self
 
     @field_validator("capabilities")
     @classmethod
@@ -194,6 +221,18 @@ class ModelMeta(BaseModel):
             if data.get(optional) is None:
                 data.pop(optional, None)
         return data
+
+
+def _check_extra_json(value: dict[str, Any]) -> None:
+    """Free-form JSON within the limits: finite numbers, no NUL, not too deep, not too large."""
+    limits = get_settings().limits
+    bad = jsonb.first_unstorable(value, max_depth=limits.max_json_depth)
+    if bad is not None:
+        where, reason = bad
+        raise ValueError(reason if where == "$" else f"{where}: {reason}")
+    size = len(jsonb.dumps(value).encode())
+    if size > limits.max_extra_json_bytes:
+        raise ValueError(f"{size} bytes as JSON, more than {limits.max_extra_json_bytes}")
 
 
 def meta_json_schema() -> dict[str, Any]:

@@ -47,6 +47,19 @@ async def get_for_update(session: AsyncSession, model_id: str) -> Model | None:
     return result.scalar_one_or_none()
 
 
+# The key of the advisory lock over the replacement graph ("modelreg" in ASCII).
+REPLACEMENT_GRAPH_LOCK = 0x6D6F64656C726567
+
+
+async def lock_replacement_graph(session: AsyncSession) -> None:
+    """Hold the replacement graph until the transaction ends, on every instance: writers that
+    add an edge or archive a possible target check and write one at a time. Taken before any
+    row lock, by every such writer, so that no two of them wait on each other in a loop."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:key)"), {"key": REPLACEMENT_GRAPH_LOCK}
+    )
+
+
 async def add(session: AsyncSession, model: Model) -> None:
     session.add(model)
     await session.flush()

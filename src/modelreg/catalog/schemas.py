@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 from modelreg.catalog.credit_fill import fill_credits
 from modelreg.catalog.meta import ModelMeta
@@ -24,7 +24,7 @@ class ModelCreate(BaseModel):
     id: str = Field(min_length=1, max_length=100, pattern=MODEL_ID_PATTERN)
     name: str = Field(min_length=1, max_length=255)
     provider: str = Field(min_length=1, max_length=100)
-    is_available: bool = True
+    is_available: StrictBool = True
     meta: ModelMeta
     reason: str | None = Field(default=None, max_length=2000)
 
@@ -39,7 +39,7 @@ class ModelCreate(BaseModel):
 
 
 class RevertRequest(Reason):
-    to_version: int = Field(ge=1)
+    to_version: StrictInt = Field(ge=1, le=2**63 - 1)
 
 
 def etag(model: Model) -> str:

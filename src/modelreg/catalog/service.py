@@ -33,7 +33,7 @@ from modelreg.catalog.replacements import check_legacy_info, check_replacement
 from modelreg.catalog.schemas import PATCHABLE, ModelCreate
 from modelreg.catalog.versioning import apply_state, model_state, next_version, record_model_change
 from modelreg.config import get_settings
-from modelreg.exceptions import NotFound, ValidationFailed, error_path
+from modelreg.exceptions import NotFound, ValidationFailed, echo, error_path
 from modelreg.lifecycle.exceptions import ReplacementInUse
 from modelreg.lifecycle.rules import check_sunset
 from modelreg.lifecycle.states import LifecycleState
@@ -87,6 +87,8 @@ async def create_model(session: AsyncSession, data: ModelCreate, actor: Actor) -
     if await repository.get(session, data.id) is not None:
         raise ModelExists(data.id)
     meta = data.meta.to_storage()
+    if meta.get("legacyReplacementModelId") is not None:
+        await repository.lock_replacement_graph(session)
     await check_legacy_info(session, data.id, meta)
     return await _insert(session, data, meta, actor, is_legacy=False, action="create")
 
@@ -107,6 +109,7 @@ async def import_model(
     meta = data.meta.to_storage()
     replacement = meta.get("legacyReplacementModelId")
     if replacement is not None:
+        await repository.lock_replacement_graph(session)
         await check_replacement(session, data.id, str(replacement))
     return await _insert(session, data, meta, actor, is_legacy=is_legacy, action=action)
 
@@ -177,6 +180,9 @@ async def patch_model(
     for key in ("name", "provider", "is_available"):
         if key in patch and patch[key] is None:
             raise ValidationFailed([{"path": key, "message": "cannot be removed"}])
+    meta_patch = patch.get("meta")
+    if isinstance(meta_patch, dict) and "legacyReplacementModelId" in meta_patch:
+        await repository.lock_replacement_graph(session)
     model = await lock_model(session, model_id, if_match)
     before = model_state(model)
     merged = merge_patch(
@@ -191,7 +197,6 @@ async def patch_model(
     errors = _check_top_level(merged)
     if errors:
         raise ValidationFailed(errors)
-    meta_patch = patch.get("meta")
     touched = list(meta_patch) if isinstance(meta_patch, dict) else []
     meta = validated_meta(merged.get("meta"), touched=touched, previous=model.meta)
     if any(key in touched for key in LEGACY_KEYS):
@@ -248,10 +253,12 @@ async def revert_model(
     reason: str,
 ) -> Model:
     """Make a past version the current one, as a new version (history is never rewritten)."""
+    # A revert may bring back an edge or an archived state: checked under the graph's lock.
+    await repository.lock_replacement_graph(session)
     model = await lock_model(session, model_id, if_match)
     target = await audit_repository.version(session, model_id, to_version)
     if target is None:
-        raise NotFound(f"model {model_id!r} has no version {to_version}")
+        raise NotFound(f"model {echo(model_id)!r} has no version {to_version}")
     before = model_state(model)
     state = copy.deepcopy(target.state)
     state["meta"] = validated_meta(state["meta"], previous=state["meta"])
@@ -308,4 +315,4 @@ async def list_models_page(
         context_length=int(last.meta["contextLength"]),
         created=last.created_at.isoformat(),
     )
-    return page, pack_cursor(cursor, last.id)
+    return page, pack_cursor(params.sort, cursor, last.id)

@@ -17,6 +17,12 @@ from modelreg.catalog.versioning import model_state, next_version, record_model_
 from modelreg.lifecycle.exceptions import InvalidTransition, ReplacementInUse
 from modelreg.lifecycle.states import ALLOWED_FROM, LifecycleAction, state_of, target_of
 
+# Actions that add a replacement edge, or take a possible replacement out of service: they check
+# and write under the replacement graph's lock (unmark-legacy only removes an edge).
+GRAPH_ACTIONS = frozenset(
+    {LifecycleAction.MARK_LEGACY, LifecycleAction.ARCHIVE, LifecycleAction.UNARCHIVE}
+)
+
 
 async def transition(
     session: AsyncSession,
@@ -31,6 +37,8 @@ async def transition(
     sunset_date: str | None = None,
     force: bool = False,
 ) -> Model:
+    if action in GRAPH_ACTIONS:
+        await repository.lock_replacement_graph(session)
     model = await lock_model(session, model_id, if_match)
     current = state_of(model)
     if current not in ALLOWED_FROM[action]:

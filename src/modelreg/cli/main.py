@@ -64,6 +64,9 @@ def serve(
         workers=workers,
         log_config=logs.log_config(),  # applied again in each worker process
         access_log=False,
+        # Header lines beyond the limit are refused by the server itself when it parses with h11
+        # (with httptools, the application answers 431).
+        h11_max_incomplete_event_size=settings.limits.max_header_bytes,
     )
 
 

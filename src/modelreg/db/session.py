@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelreg.db.exceptions import DatabaseUnavailable
@@ -47,7 +48,9 @@ async def session(request: Request) -> AsyncIterator[AsyncSession]:
         try:
             yield db
             await db.commit()
-        except (OperationalError, InterfaceError) as exc:
+        except (OperationalError, InterfaceError, PoolTimeout) as exc:
+            # PoolTimeout: every connection busy past the pool's wait; the database is, for
+            # this request, unavailable.
             await _rollback(db)
             raise DatabaseUnavailable() from exc
         except DataError as exc:

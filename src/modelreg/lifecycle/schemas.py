@@ -1,8 +1,9 @@
-"""What the lifecycle actions take in (the HTTP bodies of mark-legacy, archive, ...)."""
+"""What the lifecycle actions take in (the HTTP bodies of mark-legacy, archive, ...): strict
+types, as on every write (a boolean is a JSON boolean, a number a JSON number)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class Reason(BaseModel):
@@ -12,7 +13,7 @@ class Reason(BaseModel):
 
 
 class ArchiveRequest(Reason):
-    force: bool = False
+    force: StrictBool = False
 
 
 class MarkLegacyRequest(Reason):

@@ -60,8 +60,10 @@ class Edge:
         *,
         fast_path: bool = True,
         access_log: AccessLog | None = None,
+        max_header_bytes: int = 32_768,
     ):
         self.app = app
+        self.max_header_bytes = max_header_bytes
         self.store = store
         self.fast_path = fast_path
         self.access_log = access_log
@@ -87,7 +89,8 @@ class Edge:
         encoded = given or _ids.next()
 
         snapshot = self.store.current
-        if self.fast_path and snapshot is not None and scope["method"] == "GET":
+        method = scope["method"]
+        if self.fast_path and snapshot is not None and (method == "GET" or method == "HEAD"):
             hit = _lookup(snapshot, scope["path"], scope["query_string"])
             if hit is not None:
                 route, rendered = hit
@@ -104,10 +107,24 @@ class Edge:
                     ):
                         sent, etag = packed or rendered, snapshot.etag_gzip
                 status = await _respond(
-                    send, sent, etag, if_none_match, encoded, vary=rendered.compressible
+                    send,
+                    sent,
+                    etag,
+                    if_none_match,
+                    encoded,
+                    vary=rendered.compressible,
+                    head=method == "HEAD",
                 )
-                self._observe("GET", route, status, started, scope["path"], encoded)
+                self._observe(method, route, status, started, scope["path"], encoded)
                 return
+
+        if sum(len(name) + len(value) for name, value in scope["headers"]) > self.max_header_bytes:
+            await _too_large_headers(send, encoded, self.max_header_bytes)
+            self._observe(_label(method), "unmatched", 431, started, scope["path"], encoded)
+            return
+        head = method == "HEAD"
+        if head:  # answered as GET is, without the body (RFC 9110 9.3.2)
+            scope["method"] = "GET"
 
         request_id = encoded.decode("latin-1")
         scope.setdefault("state", {})["request_id"] = request_id
@@ -119,6 +136,8 @@ class Edge:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [*message.get("headers", ()), (REQUEST_ID, encoded)]
+            elif head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
 
         try:
@@ -126,9 +145,7 @@ class Edge:
         finally:
             matched = scope.get("route")
             route = getattr(matched, "path", None) or "unmatched"
-            method = scope["method"]
-            method = method if method in METHODS else "other"  # a bounded label
-            self._observe(method, route, status, started, scope["path"], encoded)
+            self._observe(_label(method), route, status, started, scope["path"], encoded)
             request_id_var.reset(token)
 
     def _observe(
@@ -141,6 +158,27 @@ class Edge:
             access.write(
                 method, path, status, round(elapsed * 1000, 3), request_id.decode("latin-1")
             )
+
+
+def _label(method: str) -> str:
+    return method if method in METHODS else "other"  # a bounded label
+
+
+async def _too_large_headers(send: Send, request_id: bytes, limit: int) -> None:
+    body = (
+        b'{"type":"about:blank","title":"Request Header Fields Too Large","status":431,'
+        b'"code":"headers_too_large","detail":"the request headers are larger than '
+        + str(limit).encode()
+        + b' bytes"}'
+    )
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+        (REQUEST_ID, request_id),
+    ]
+    await send({"type": "http.response.start", "status": 431, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _lookup(snapshot: Snapshot, path: str, query: bytes) -> tuple[str, Rendered] | None:
@@ -169,6 +207,7 @@ async def _respond(
     request_id: bytes,
     *,
     vary: bool,
+    head: bool = False,
 ) -> int:
     if if_none_match is not None and none_match(etag, if_none_match):
         headers = [(b"etag", etag), (REQUEST_ID, request_id)]
@@ -179,7 +218,7 @@ async def _respond(
         return 304
     headers = [*rendered.head, (b"etag", etag), (REQUEST_ID, request_id)]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": rendered.body})
+    await send({"type": "http.response.body", "body": b"" if head else rendered.body})
     return 200
 
 

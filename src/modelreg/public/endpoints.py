@@ -24,9 +24,14 @@ from modelreg.public.schemas import (
     legacy_headers,
 )
 from modelreg.public.snapshot import is_compressible, list_body
-from modelreg.responses import ExactJSONResponse, RawJSONResponse, none_match
+from modelreg.responses import ExactJSONResponse, ExactJSONRoute, RawJSONResponse, none_match
 
-router = APIRouter(prefix="/v1", tags=["public"], dependencies=[Depends(public_access)])
+router = APIRouter(
+    prefix="/v1",
+    tags=["public"],
+    dependencies=[Depends(public_access)],
+    route_class=ExactJSONRoute,
+)
 
 States = Annotated[list[LifecycleState], Query(description="repeatable")]
 

@@ -106,5 +106,5 @@ def select_models(
         return Page(items=chosen, has_more=False, next_after=None)
     page = chosen[: params.limit]
     last = page[-1][0]
-    next_after = pack_cursor(_sort_value(last, params.sort), last.id)
+    next_after = pack_cursor(params.sort, _sort_value(last, params.sort), last.id)
     return Page(items=page, has_more=True, next_after=next_after)

@@ -30,7 +30,7 @@ from modelreg.public.repository import read_catalog
 from modelreg.public.schemas import ModelRow
 from modelreg.public.snapshot import ChangeLog, Snapshot
 from modelreg.public.store import SnapshotStore
-from tests.snapshot.conftest import Seeded
+from tests.fixtures.databases import Seeded
 
 READERS = 4
 REVISIONS = 20

@@ -11,17 +11,18 @@ import pytest
 from fastapi.testclient import TestClient
 
 from modelreg.db import jsonb
-from tests.snapshot.conftest import Reader, Seeded
-from tests.snapshot.helpers import (
+from tests.fixtures.databases import Seeded
+from tests.fixtures.http import bearer, serving
+from tests.fixtures.waiting import poll
+from tests.public.instances import (
     ACTIVE,
     LEGACY,
     TARGETS,
+    Reader,
     Target,
     catalog_revision,
     description,
-    instance,
     patch_description,
-    poll,
     readiness,
     routed,
     sql_change,
@@ -37,7 +38,7 @@ IDENTITY = {"Accept-Encoding": "identity"}
 
 @pytest.fixture
 def client(serve_seeded: Seeded) -> Iterator[TestClient]:
-    with instance(snapshot__poll_interval_s=NO_POLLING, log_requests="false") as client:
+    with serving(snapshot__poll_interval_s=NO_POLLING, log_requests="false") as client:
         yield client
 
 
@@ -54,8 +55,8 @@ def test_change_through_one_instance_is_served_by_another_by_notify(
 ) -> None:
     changed = "changed through instance A"
     with (
-        instance(snapshot__poll_interval_s=NO_POLLING, log_requests="false") as a,
-        instance(snapshot__poll_interval_s=NO_POLLING, log_requests="false") as b,
+        serving(snapshot__poll_interval_s=NO_POLLING, log_requests="false") as a,
+        serving(snapshot__poll_interval_s=NO_POLLING, log_requests="false") as b,
     ):
         assert listening(b)
         assert description(b, ACTIVE) != changed
@@ -72,7 +73,7 @@ def test_change_without_a_notification_is_served_after_the_revision_check(
     serve_seeded: Seeded,
 ) -> None:
     changed = "changed with plain SQL, no NOTIFY"
-    with instance(snapshot__poll_interval_s="0.2", log_requests="false") as b:
+    with serving(snapshot__poll_interval_s="0.2", log_requests="false") as b:
         assert listening(b)
         revision = sql_change(serve_seeded.url, ACTIVE, changed)
 
@@ -191,7 +192,7 @@ def test_fast_path_and_routes_still_agree_after_changes(
     archived = client.post(
         f"/admin/v1/models/{ACTIVE}/archive",
         json={"reason": "test: archive"},
-        headers={"Authorization": f"Bearer {serve_seeded.token}"},
+        headers=bearer(serve_seeded.token),
     )
     assert archived.status_code == 200, archived.text
 

@@ -10,8 +10,8 @@ import httpx2
 import pytest
 
 from modelreg.public.edge import accepts_gzip
-from tests.snapshot.conftest import Reader
-from tests.snapshot.helpers import ACTIVE, poll, routed
+from tests.fixtures.waiting import poll
+from tests.public.instances import ACTIVE, Reader, routed
 
 LIST = "/v1/models"
 GZIP = {"Accept-Encoding": "gzip"}

@@ -13,8 +13,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
 from modelreg.app import create_app
-from modelreg.catalog.seed import SeedModel, seed_catalog
+from modelreg.catalog.seed import SeedModel
 from modelreg.db import jsonb
+from tests.fixtures.http import problem
 
 # Where each price of the shipped file is served in the public model JSON.
 SERVED_AT = {
@@ -47,12 +48,6 @@ ARCHIVED = "gpt-4o"
 ARCHIVED_REPLACEMENT = "gpt-4.1"
 UNAVAILABLE = "claude-3-5-haiku"
 WITH_INTERNAL_NOTES = "claude-opus-4-1"
-
-
-@pytest.fixture
-def seeded_url(head_url: URL) -> URL:
-    seed_catalog(head_url)
-    return head_url
 
 
 @pytest.fixture
@@ -97,9 +92,7 @@ def _shipped_prices() -> dict[str, dict[str, Decimal]]:
 def test_unknown_model_id_is_a_not_found_problem(client: TestClient) -> None:
     response = client.get("/v1/models/no-such-model")
 
-    assert response.status_code == 404
-    assert response.headers["content-type"].split(";")[0] == "application/problem+json"
-    assert response.json()["code"] == "not_found"
+    problem(response, 404, "not_found")
 
 
 def test_archived_model_by_id_is_gone_and_names_its_replacement(
@@ -111,9 +104,7 @@ def test_archived_model_by_id_is_gone_and_names_its_replacement(
     with _restarted() as restarted:
         response = restarted.get(f"/v1/models/{ARCHIVED}")
 
-    assert response.status_code == 410
-    assert response.headers["content-type"].split(";")[0] == "application/problem+json"
-    body = response.json()
+    body = problem(response, 410, "model_archived")
     assert (body["code"], body["replacement_model_id"]) == ("model_archived", ARCHIVED_REPLACEMENT)
 
 

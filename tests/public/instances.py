@@ -1,44 +1,40 @@
-"""What the snapshot tests share: tokens made in the database, changes made with plain SQL (which
-send no notification), and polling for eventual behaviour with a bounded deadline."""
+"""What the tests of running instances (snapshot, listener, fast-path edge) share: one instance
+per module for the tests that only read, changes made as another instance would make them or with
+plain SQL (which sends no notification), and the resources asked of the fast path or the routes.
+Eventual behaviour is waited for with `tests.fixtures.waiting.poll`."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx2
 import psycopg
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelreg.app import create_app
 from modelreg.audit import repository as audit_repository
 from modelreg.audit.schemas import Actor
-from modelreg.auth import service as auth_service
-from modelreg.auth.roles import Role
 from modelreg.catalog import service as catalog_service
-from modelreg.config import get_settings
 from modelreg.db import jsonb
 from modelreg.db.engine import async_engine
 from modelreg.db.urls import libpq_conninfo
-
-T = TypeVar("T")
-
-# How long an instance may take to serve a change it has to learn about, or to notice the
-# database going away or coming back.
-DEADLINE_S = 10.0
-POLL_EVERY_S = 0.02
+from tests.fixtures.http import bearer
 
 # Shipped models the tests rely on.
 ACTIVE = "o3"  # active, available, provider openai
 LEGACY = "gpt-4o"  # legacy: served with Deprecation/Sunset/Link headers
+
+
+@dataclass(frozen=True)
+class Reader:
+    """An instance shared by the tests of a module that change nothing, and its database."""
+
+    client: TestClient
+    url: URL
 
 
 _nonces = itertools.count()
@@ -75,36 +71,6 @@ TARGETS = [
 ]
 
 
-def poll(probe: Callable[[], T], done: Callable[[T], bool], timeout: float = DEADLINE_S) -> T:
-    """Call `probe` until `done(result)` holds or `timeout` seconds passed; the last result.
-
-    The caller asserts on what is returned, so a timeout fails with the last thing seen.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if done(result) or time.monotonic() >= deadline:
-            return result
-        time.sleep(POLL_EVERY_S)
-
-
-async def _create_token(url: URL, role: Role) -> str:
-    engine = async_engine(url)
-    try:
-        async with AsyncSession(engine) as session, session.begin():
-            _, plaintext = await auth_service.create_token(
-                session, name=f"snapshot-{role.value}", role=role, actor=Actor(name="tests")
-            )
-        return plaintext
-    finally:
-        await engine.dispose()
-
-
-def create_token(url: URL, role: Role = Role.ADMIN) -> str:
-    """A new API token in the database at `url`; its plaintext."""
-    return asyncio.run(_create_token(url, role))
-
-
 async def _service_change(url: URL, model_id: str, description: str) -> int:
     engine = async_engine(url)
     try:
@@ -126,13 +92,6 @@ def service_change(url: URL, model_id: str, description: str) -> int:
     """Change a model as another instance's admin API would (audit event, revision, NOTIFY),
     outside any app of this test; the new revision."""
     return asyncio.run(_service_change(url, model_id, description))
-
-
-def bearer(token: str, request_id: str | None = None) -> dict[str, str]:
-    headers = {"Authorization": f"Bearer {token}"}
-    if request_id is not None:
-        headers["X-Request-ID"] = request_id
-    return headers
 
 
 def catalog_revision(url: URL) -> int:
@@ -191,18 +150,3 @@ def readiness(client: TestClient) -> tuple[int, dict[str, Any]]:
     response = client.get("/readyz")
     body: dict[str, Any] = response.json()
     return response.status_code, body
-
-
-@contextmanager
-def instance(**settings: str) -> Iterator[TestClient]:
-    """One app instance (its own lifespan, snapshot and listener) over the database the
-    environment names, with MODELREG_<KEY> settings applied on top for its whole life."""
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in settings.items():
-            patch.setenv(f"MODELREG_{key.upper()}", value)
-        get_settings.cache_clear()
-        try:
-            with TestClient(create_app()) as client:
-                yield client
-        finally:
-            get_settings.cache_clear()

@@ -9,7 +9,6 @@ other test. Each test gets a fresh seeded database on it, and finds the server r
 from __future__ import annotations
 
 import importlib
-import itertools
 import os
 import shutil
 import tempfile
@@ -20,23 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import URL
 
-from modelreg.catalog.seed import seed_catalog
-from modelreg.db import embedded, migrate
-from modelreg.db.urls import libpq_conninfo, normalise
-from tests.snapshot.helpers import (
+from modelreg.auth.roles import Role
+from modelreg.db import embedded
+from modelreg.db.urls import normalise
+from tests.fixtures.databases import PgServer
+from tests.fixtures.http import PROBLEM_JSON, media_type, serving
+from tests.fixtures.waiting import DEADLINE_S, poll
+from tests.public.instances import (
     ACTIVE,
-    DEADLINE_S,
     TARGETS,
-    create_token,
     description,
-    instance,
     patch_description,
-    poll,
     readiness,
     sql_change,
 )
@@ -58,12 +55,19 @@ def pg_ctl(args: list[str], pgdata: Path) -> None:
 
 @dataclass(frozen=True)
 class DedicatedServer:
-    """An embedded server of the tests' own, with a seeded template database on it."""
+    """An embedded server of the tests' own, its databases copies of the seeded catalog."""
 
     data_dir: Path
-    admin_url: URL
-    template: str
-    token: str  # an admin token, in the template and so in every copy of it
+    databases: PgServer
+
+    @property
+    def admin_url(self) -> URL:
+        return self.databases.admin_url
+
+    @property
+    def token(self) -> str:
+        """An admin token, in the template and so in every copy of it."""
+        return self.databases.seeded_catalog().made[Role.ADMIN]
 
     @property
     def pgdata(self) -> Path:
@@ -96,10 +100,8 @@ class DedicatedServer:
             self.pgdata,
         )
 
-    def create_database(self, name: str) -> URL:
-        with psycopg.connect(libpq_conninfo(self.admin_url), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
-        return self.admin_url.set(database=name)
+    def create_database(self) -> URL:
+        return self.databases.seeded().url
 
 
 @pytest.fixture(scope="module")
@@ -108,13 +110,9 @@ def dedicated() -> Iterator[DedicatedServer]:
     tests did to it. Its directory is made like `scratch_dir`'s: reachable by the server's user."""
     data_dir = Path(tempfile.mkdtemp(prefix="modelreg-test-"))
     try:
-        admin_url = normalise(embedded.start(data_dir, database="postgres"))
-        with psycopg.connect(libpq_conninfo(admin_url), autocommit=True) as conn:
-            conn.execute('CREATE DATABASE "seeded"')
-        seeded = admin_url.set(database="seeded")
-        migrate.upgrade(seeded, "head")
-        seed_catalog(seeded)
-        yield DedicatedServer(data_dir, admin_url, "seeded", create_token(seeded))
+        databases = PgServer(normalise(embedded.start(data_dir, database="postgres")))
+        databases.seeded_catalog()  # built while the server runs, before any test stops it
+        yield DedicatedServer(data_dir, databases)
     finally:
         if (data_dir / "pg" / "postmaster.pid").exists():
             pg_ctl(["-m", "fast", "-w", "stop"], data_dir / "pg")
@@ -134,14 +132,11 @@ class Outage:
         return self.server.token
 
 
-_databases = itertools.count()
-
-
 @pytest.fixture
 def outage(dedicated: DedicatedServer, use_database: Callable[[URL], None]) -> Outage:
     if not dedicated.running():  # a test before left it stopped
         dedicated.start()
-    url = dedicated.create_database(f"outage_{next(_databases)}")
+    url = dedicated.create_database()
     use_database(url)
     return Outage(dedicated, url)
 
@@ -171,7 +166,7 @@ def reconnected(client: TestClient) -> bool:
 def test_public_reads_are_served_from_the_snapshot_while_the_database_is_down(
     outage: Outage,
 ) -> None:
-    with instance(snapshot__poll_interval_s=POLL_INTERVAL) as client:
+    with serving(snapshot__poll_interval_s=POLL_INTERVAL) as client:
         before = {str(target): client.get(target.url()).content for target in TARGETS}
         outage.server.stop()
         assert outage_noticed(client)
@@ -185,7 +180,7 @@ def test_public_reads_are_served_from_the_snapshot_while_the_database_is_down(
 def test_admin_write_fails_fast_with_503_while_the_database_is_down(
     outage: Outage,
 ) -> None:
-    with instance(snapshot__poll_interval_s=POLL_INTERVAL) as client:
+    with serving(snapshot__poll_interval_s=POLL_INTERVAL) as client:
         outage.server.stop()
 
         started = time.monotonic()
@@ -194,14 +189,14 @@ def test_admin_write_fails_fast_with_503_while_the_database_is_down(
 
         assert elapsed < DEADLINE_S
         assert response.status_code == 503, response.text
-        assert response.headers["content-type"].split(";")[0] == "application/problem+json"
+        assert media_type(response) == PROBLEM_JSON
         assert response.json()["code"] == "database_unavailable"
 
 
 def test_readyz_stays_ready_within_max_staleness_while_the_database_is_down(
     outage: Outage,
 ) -> None:
-    with instance(snapshot__poll_interval_s=POLL_INTERVAL) as client:
+    with serving(snapshot__poll_interval_s=POLL_INTERVAL) as client:
         outage.server.stop()
         assert outage_noticed(client)
 
@@ -218,7 +213,7 @@ def test_readyz_stays_ready_within_max_staleness_while_the_database_is_down(
 def test_readyz_turns_not_ready_once_the_outage_exceeds_max_staleness(
     outage: Outage,
 ) -> None:
-    with instance(snapshot__poll_interval_s=POLL_INTERVAL, snapshot__max_staleness_s="1") as client:
+    with serving(snapshot__poll_interval_s=POLL_INTERVAL, snapshot__max_staleness_s="1") as client:
         assert readiness(client)[0] == 200
         outage.server.stop()
 
@@ -236,7 +231,7 @@ def test_readyz_turns_not_ready_once_the_outage_exceeds_max_staleness(
 def test_instance_reconnects_after_a_restart_and_serves_a_new_admin_change(
     outage: Outage,
 ) -> None:
-    with instance(snapshot__poll_interval_s=POLL_INTERVAL) as client:
+    with serving(snapshot__poll_interval_s=POLL_INTERVAL) as client:
         outage.server.stop()
         assert outage_noticed(client)
         outage.server.start()
@@ -258,7 +253,7 @@ def test_change_made_while_the_instance_was_disconnected_is_served_after_reconne
     aside.mkdir()
     aside.chmod(0o777)
     changed = "changed while the instance could not see the database"
-    with instance(snapshot__poll_interval_s="3600") as client:
+    with serving(snapshot__poll_interval_s="3600") as client:
         outage.server.stop()
         assert outage_noticed(client)
         # The database comes back where the instance cannot reach it, takes a change made with

@@ -27,17 +27,18 @@ from modelreg.logs import (
     request_id_var,
 )
 from modelreg.metrics import RequestStats
-from tests.snapshot.conftest import Reader, Seeded
-from tests.snapshot.helpers import (
+from tests.fixtures.databases import Seeded
+from tests.fixtures.http import serving
+from tests.fixtures.waiting import poll, until_async
+from tests.public.instances import (
     ACTIVE,
     LEGACY,
     TARGETS,
+    Reader,
     Target,
     catalog_revision,
     description,
-    instance,
     patch_description,
-    poll,
     readiness,
     service_change,
 )
@@ -51,7 +52,7 @@ TARGETS_AND_HEALTH = [*TARGETS, Target("/healthz", fast=False)]
 
 @pytest.fixture
 def client(serve_seeded: Seeded) -> Iterator[TestClient]:
-    with instance(snapshot__poll_interval_s="3600") as client:
+    with serving(snapshot__poll_interval_s="3600") as client:
         yield client
 
 
@@ -322,15 +323,18 @@ def test_access_log_writes_in_batches_on_an_event_loop() -> None:
     stream = io.StringIO()
     log = AccessLog(stream, interval_s=0.05, max_lines=3)
 
+    def lines() -> int:
+        return len(stream.getvalue().splitlines())
+
     async def scenario() -> list[int]:
         seen = []
         log.write("GET", "/a", 200, 1.0, "1")
-        seen.append(len(stream.getvalue().splitlines()))  # held for the interval
-        await asyncio.sleep(0.3)
-        seen.append(len(stream.getvalue().splitlines()))  # written by the timer
+        seen.append(lines())  # held for the interval
+        await until_async(lambda: lines() > 0)
+        seen.append(lines())  # written by the timer
         for i in range(3):
             log.write("GET", "/b", 200, 1.0, str(i))
-        seen.append(len(stream.getvalue().splitlines()))  # a full batch is written at once
+        seen.append(lines())  # a full batch is written at once
         return seen
 
     assert asyncio.run(scenario()) == [0, 1, 4]
@@ -391,20 +395,27 @@ def test_a_flush_pending_on_a_closed_loop_does_not_hold_later_lines() -> None:
     stream = io.StringIO()
     log = AccessLog(stream, interval_s=0.05)
 
-    async def one(request_id: str, wait: float) -> None:
-        log.write("GET", "/a", 200, 1.0, request_id)
-        await asyncio.sleep(wait)
+    def lines() -> int:
+        return len(stream.getvalue().splitlines())
 
-    asyncio.run(one("on a loop that closes before the flush", 0))
+    async def closing_at_once() -> None:
+        log.write("GET", "/a", 200, 1.0, "on a loop that closes before the flush")
+        await asyncio.sleep(0)  # one turn of the loop, well within the interval
+
+    async def waiting_for_the_flush() -> None:
+        log.write("GET", "/a", 200, 1.0, "on the next loop")
+        await until_async(lambda: lines() > 0)
+
+    asyncio.run(closing_at_once())
     assert stream.getvalue() == ""
-    asyncio.run(one("on the next loop", 0.3))
+    asyncio.run(waiting_for_the_flush())
 
-    assert len(stream.getvalue().splitlines()) == 2
+    assert lines() == 2
 
 
 def test_lines_waiting_at_shutdown_are_written(serve_seeded: Seeded) -> None:
     stream = io.StringIO()
-    with instance() as client:
+    with serving() as client:
         log = client.app.edge.access_log  # type: ignore[attr-defined]
         log.stream, log.interval_s = stream, 3600.0
         logging.getLogger(ACCESS_LOGGER).setLevel(logging.INFO)
