@@ -7,6 +7,8 @@ the write side (`catalog/`, `/admin/v1`) writes through the services.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,8 +30,11 @@ from modelreg.db.engine import async_engine
 from modelreg.db.session import register_after_commit
 from modelreg.db.urls import database_url, libpq_conninfo
 from modelreg.exceptions import install_problem_handlers
+from modelreg.imports import admin as imports_admin
+from modelreg.imports import sync
 from modelreg.logs import AccessLog
 from modelreg.public import endpoints as public
+from modelreg.public import exports
 from modelreg.public.edge import Edge
 from modelreg.public.listener import CatalogListener
 from modelreg.public.store import SnapshotStore
@@ -52,10 +57,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     listener = CatalogListener(store, libpq_conninfo(url))
     app.state.listener = listener
     listener.start()
+    # The scheduled import sync, only when configured (one instance at a time runs it).
+    sync_task = asyncio.create_task(sync.run_forever(engine)) if settings.sync.sources else None
     try:
         yield
     finally:
         try:
+            if sync_task is not None:
+                sync_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sync_task
             await listener.stop()
             await store.close()
             await engine.dispose()
@@ -122,11 +133,13 @@ def create_app() -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(public.router)
+    app.include_router(exports.router)
     app.include_router(catalog_admin.router)
     app.include_router(lifecycle_admin.router)
     app.include_router(audit_admin.router)
     if settings.console.enabled:
         install_console(app)
+    app.include_router(imports_admin.router)
     app.edge = Edge(
         app.handle,
         store,

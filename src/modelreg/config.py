@@ -108,6 +108,37 @@ class ConsoleSettings(BaseModel):
     # Signs the session cookie. Unset: a random key per process (sessions end on a restart and
     # are not shared between instances); set the same value on every instance behind one name.
     secret_key: SecretStr | None = None
+class ImportSettings(BaseModel):
+    """How `modelreg import` plans and applies (see docs/import.md)."""
+
+    # Models an import adds are created unavailable, so that an admin decides tier and credits.
+    add_available: bool = False
+    # The tier an added model requires (unset: the last, most restricted, of `tiers`).
+    add_required_tier: str | None = None
+    # A price change above this (in %) needs --allow-large-changes.
+    max_price_change_pct: Decimal = Field(default=Decimal(50), ge=0)
+    # More vanished models than this needs --allow-large-changes.
+    max_vanished: int = Field(default=10, ge=0)
+
+
+class SyncSource(BaseModel):
+    """One upstream list the scheduled sync reads."""
+
+    source: str = Field(pattern="^(litellm|openrouter|modelsdev)$")
+    url: str
+    provider: list[str] = Field(default_factory=list)
+    only: list[str] = Field(default_factory=list)
+
+
+class SyncSettings(BaseModel):
+    """The scheduled sync (modelreg.imports.sync): off unless sources are given, e.g.
+    MODELREG_SYNC__SOURCES='[{"source": "litellm", "url": "https://..."}]'."""
+
+    sources: list[SyncSource] = Field(default_factory=list)
+    interval_s: float = Field(default=3600.0, gt=0)
+    # apply-safe: apply price changes within the threshold and new deprecation dates, keep the
+    # whole plan for review; review: only keep the plan for review.
+    mode: str = Field(default="review", pattern="^(apply-safe|review)$")
 
 
 class LimitSettings(BaseModel):
@@ -149,6 +180,8 @@ class Settings(BaseSettings):
     pricing: PricingSettings = PricingSettings()
     snapshot: SnapshotSettings = SnapshotSettings()
     console: ConsoleSettings = ConsoleSettings()
+    imports: ImportSettings = ImportSettings()
+    sync: SyncSettings = SyncSettings()
     limits: LimitSettings = LimitSettings()
     public_api_token_required: bool = False
     # One JSON access-log line per request (on stderr).

@@ -142,6 +142,17 @@ NOTIFICATION_LAG = Histogram(
 LISTENER_CONNECTED = Gauge(
     "modelreg_listener_connected", "1 while the LISTEN connection is up, else 0."
 )
+SYNC_RUNS = Counter(
+    "modelreg_import_sync_runs_total",
+    "Scheduled import runs by source and result (applied, review, nothing, locked, failed).",
+    ["source", "result"],
+)
+SYNC_CHANGES = Counter(
+    "modelreg_import_sync_changes_total", "Changes applied by the scheduled sync.", ["source"]
+)
+SYNC_LAST_RUN = Gauge(
+    "modelreg_import_sync_last_run_timestamp_seconds", "When the scheduled sync last ran."
+)
 DB_POOL_IN_USE = Gauge("modelreg_db_pool_in_use", "Database connections checked out.")
 
 

@@ -30,10 +30,10 @@ HTTP_METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "tra
 # another.
 EXISTING_MODEL = "gpt-4.1-mini"
 PUBLIC_MODEL = "gpt-5"
-PATH_VALUES = {"model_id": EXISTING_MODEL, "number": "1"}
+PATH_VALUES = {"model_id": EXISTING_MODEL, "number": "1", "plan_id": "no-such-plan"}
 PUBLIC_PATH_VALUES = {"model_id": PUBLIC_MODEL}
 # Values for the query parameters a route requires.
-QUERY_VALUES = {"tier": "free", "since": "0", "replacement": PUBLIC_MODEL}
+QUERY_VALUES = {"tier": "free", "since": "0", "replacement": PUBLIC_MODEL, "source": "litellm"}
 KNOWN_ADMIN_ROUTES = {
     ("GET", "/admin/v1/models"),
     ("POST", "/admin/v1/models"),
@@ -48,6 +48,9 @@ KNOWN_ADMIN_ROUTES = {
     ("POST", "/admin/v1/models/{model_id}/revert"),
     ("GET", "/admin/v1/audit"),
     ("GET", "/admin/v1/models/{model_id}/replacement-impact"),
+    ("POST", "/admin/v1/imports"),
+    ("GET", "/admin/v1/imports/{plan_id}"),
+    ("POST", "/admin/v1/imports/{plan_id}/apply"),
 }
 # Reads need viewer, writes editor; these need more.
 ADMIN_ONLY = {("POST", "/admin/v1/models/{model_id}/revert")}
@@ -76,6 +79,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/admin/v1/models/{model_id}/archive"): {"reason": "guard check"},
     ("POST", "/admin/v1/models/{model_id}/unarchive"): {"reason": "guard check"},
     ("POST", "/admin/v1/models/{model_id}/revert"): {"reason": "guard check", "to_version": 1},
+    ("POST", "/admin/v1/imports/{plan_id}/apply"): {"reason": "guard check"},
 }
 PUBLIC_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/models/{model_id}/estimate"): {"input_tokens": 1000, "output_tokens": 1000},

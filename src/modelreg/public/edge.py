@@ -27,6 +27,7 @@ ACCEPT_ENCODING = b"accept-encoding"
 LIST_ROUTE = "/v1/models"
 MODEL_ROUTE = "/v1/models/{model_id}"
 MODEL_PREFIX = "/v1/models/"
+EXPORT_PREFIX = "/v1/export/"  # rendered by public.exports on first use, then sent from here
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -181,6 +182,9 @@ async def _too_large_headers(send: Send, request_id: bytes, limit: int) -> None:
 
 
 def _lookup(snapshot: Snapshot, path: str, query: bytes) -> tuple[str, Rendered] | None:
+    if path.startswith(EXPORT_PREFIX):
+        export = snapshot.exports.get(path) if not query else None
+        return (path, export) if export is not None else None
     if path == LIST_ROUTE:
         if not query:
             return LIST_ROUTE, snapshot.list_all

@@ -163,6 +163,8 @@ class Snapshot:
     models: dict[str, Rendered]
     # Filtered lists by query string, rendered on first use (bounded; dropped with the snapshot).
     responses: ResponseCache = field(default_factory=ResponseCache, compare=False)
+    # The gateway exports by route (public.exports), rendered on first use.
+    exports: dict[str, Rendered] = field(default_factory=dict, compare=False)
 
     @property
     def revision(self) -> int:

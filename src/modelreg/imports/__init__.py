@@ -1,0 +1,1 @@
+"""Imports from upstream model lists: sources, plans, apply."""

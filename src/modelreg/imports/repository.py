@@ -1,0 +1,68 @@
+"""The SQL of imports: the catalog as a plan compares it, and the versions an apply checks."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from modelreg.audit.repository import current_revision
+from modelreg.catalog.models import Model
+from modelreg.imports.models import ImportPlan
+from modelreg.imports.plan import CatalogRow
+
+
+async def catalog_rows(session: AsyncSession) -> tuple[int, list[CatalogRow]]:
+    """Every model with its version, and the catalog revision they are at."""
+    revision = await current_revision(session)
+    result = await session.execute(
+        select(
+            Model.id,
+            Model.version,
+            Model.provider,
+            Model.is_legacy,
+            Model.is_archived,
+            Model.meta,
+        ).order_by(Model.id)
+    )
+    rows = [
+        CatalogRow(
+            id=r.id,
+            version=r.version,
+            provider=r.provider,
+            is_legacy=r.is_legacy,
+            is_archived=r.is_archived,
+            meta=r.meta,
+        )
+        for r in result
+    ]
+    return revision, rows
+
+
+async def lock_versions(session: AsyncSession, ids: Collection[str]) -> dict[str, int]:
+    """The current version of each of `ids` that exists, the rows locked (in id order, so
+    two applies never deadlock) until the transaction ends."""
+    if not ids:
+        return {}
+    result = await session.execute(
+        select(Model.id, Model.version)
+        .where(Model.id.in_(sorted(ids)))
+        .order_by(Model.id)
+        .with_for_update()
+    )
+    return {r.id: r.version for r in result}
+
+
+async def add_plan(session: AsyncSession, plan: ImportPlan) -> None:
+    session.add(plan)
+    await session.flush()
+
+
+async def get_plan(
+    session: AsyncSession, plan_id: str, *, for_update: bool = False
+) -> ImportPlan | None:
+    query = select(ImportPlan).where(ImportPlan.id == plan_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()

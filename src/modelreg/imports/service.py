@@ -1,0 +1,181 @@
+"""Plan an import against the catalog, and apply a plan: exactly that plan, all or nothing.
+
+Apply goes through the catalog's own services (create, patch, mark-legacy), so each change is
+validated and recorded by `record_change` with the actor `import:<source>` and the reason,
+in the caller's transaction. It refuses, changing nothing, when a model the plan touches
+changed since the plan was made (the plan records each model's version), and when the plan
+makes large changes (a price change above the threshold, too many vanished models) unless
+they are allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from modelreg.audit.schemas import Actor
+from modelreg.audit.service import record_change
+from modelreg.catalog import service as catalog
+from modelreg.catalog import transitions
+from modelreg.catalog.schemas import ModelCreate
+from modelreg.config import get_settings
+from modelreg.imports import repository
+from modelreg.imports.exceptions import LargeChanges, PlanInvalid, StalePlan
+from modelreg.imports.plan import ACTIONS, GROUPS, PLAN_FORMAT, make_plan
+from modelreg.imports.sources import SourceName, parse
+from modelreg.lifecycle.states import LifecycleAction
+
+
+async def plan(
+    session: AsyncSession,
+    source: SourceName,
+    body: bytes,
+    *,
+    id_map: Mapping[str, str] | None = None,
+    providers: Collection[str] = (),
+    only: Collection[str] = (),
+    origin: str | None = None,
+) -> dict[str, Any]:
+    parsed = parse(source, body)
+    revision, rows = await repository.catalog_rows(session)
+    return make_plan(
+        parsed,
+        rows,
+        revision=revision,
+        id_map=id_map,
+        providers=providers,
+        only=only,
+        origin=origin,
+    )
+
+
+def check_plan(document: Any) -> dict[str, Any]:
+    """The plan's shape, before anything is done with it."""
+    if not isinstance(document, dict) or document.get("format") != PLAN_FORMAT:
+        raise PlanInvalid(f"format is not {PLAN_FORMAT!r}")
+    try:
+        SourceName(str(document.get("source")))
+    except ValueError:
+        raise PlanInvalid(f"unknown source {document.get('source')!r}") from None
+    for group in GROUPS:
+        items = document.get(group, [])
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise PlanInvalid(f"{group} is not a list of objects")
+    for group in ACTIONS:
+        for item in document.get(group, []):
+            if not isinstance(item.get("id"), str):
+                raise PlanInvalid(f"an item of {group} has no id")
+            if group != "add" and not isinstance(item.get("version"), int):
+                raise PlanInvalid(f"{group} {item['id']} has no version")
+    return document
+
+
+def large_changes(
+    document: Mapping[str, Any], *, max_price_change_pct: Decimal, max_vanished: int
+) -> list[str]:
+    """What in the plan needs --allow-large-changes."""
+    reasons: list[str] = []
+    for item in document.get("change", []):
+        for diff in item.get("fields", []):
+            if "change_pct" not in diff:
+                continue
+            pct = diff["change_pct"]
+            if pct is None:
+                reasons.append(f"{item['id']}: {diff['field']} from {diff['before']}")
+            elif abs(Decimal(pct)) > max_price_change_pct:
+                reasons.append(f"{item['id']}: {diff['field']} {pct} %")
+    vanished = len(document.get("vanished", []))
+    if vanished > max_vanished:
+        reasons.append(f"{vanished} vanished models (more than {max_vanished})")
+    return reasons
+
+
+async def apply(
+    session: AsyncSession,
+    document: Any,
+    *,
+    reason: str,
+    allow_large_changes: bool = False,
+    request_id: str | None = None,
+    applied_by: str | None = None,
+) -> dict[str, int]:
+    """Apply the plan in the caller's transaction; the counts of what was done."""
+    document = check_plan(document)
+    source = SourceName(document["source"])
+    actor = Actor(name=f"import:{source.value}", request_id=request_id)
+    settings = get_settings().imports
+    if not allow_large_changes:
+        reasons = large_changes(
+            document,
+            max_price_change_pct=settings.max_price_change_pct,
+            max_vanished=settings.max_vanished,
+        )
+        if reasons:
+            raise LargeChanges(reasons)
+
+    expected: dict[str, int] = {}
+    for group in ("change", "deprecate", "vanished"):
+        for item in document[group]:
+            expected.setdefault(item["id"], item["version"])
+    added = [item["id"] for item in document["add"]]
+    current = await repository.lock_versions(session, [*expected, *added])
+    stale = sorted(
+        {model_id for model_id, version in expected.items() if current.get(model_id) != version}
+        | {model_id for model_id in added if model_id in current}
+    )
+    if stale:
+        raise StalePlan(stale)
+
+    for item in document["add"]:
+        data = ModelCreate(
+            id=item["id"],
+            name=item["name"],
+            provider=item["provider"],
+            is_available=bool(item.get("is_available", False)),
+            meta=item["meta"],
+            reason=reason,
+        )
+        await catalog.create_model(session, data, actor)
+    for item in document["change"]:
+        await catalog.patch_model(
+            session, item["id"], item["patch"], actor, if_match=None, reason=reason
+        )
+    for item in document["deprecate"]:
+        await transitions.transition(
+            session,
+            item["id"],
+            LifecycleAction.MARK_LEGACY,
+            actor,
+            reason=reason,
+            replacement_model_id=item.get("replacement"),
+            deprecation_notice=item.get("notice"),
+            sunset_date=item.get("sunsetDate"),
+        )
+    for item in document["vanished"]:
+        await transitions.transition(
+            session,
+            item["id"],
+            LifecycleAction.MARK_LEGACY,
+            actor,
+            reason=reason,
+            deprecation_notice=item.get("notice"),
+        )
+    counts = {group: len(document[group]) for group in ACTIONS}
+    if any(counts.values()):
+        await record_change(
+            session,
+            actor=actor,
+            action="catalog.imported",
+            reason=reason,
+            after={
+                "source": source.value,
+                "origin": document.get("origin"),
+                "plan_revision": document.get("revision"),
+                "applied_by": applied_by,
+                **counts,
+            },
+        )
+    return counts
