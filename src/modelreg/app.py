@@ -25,6 +25,8 @@ from modelreg.config import get_settings
 from modelreg.db.engine import async_engine
 from modelreg.db.session import register_after_commit
 from modelreg.db.urls import database_url, libpq_conninfo
+from modelreg.events import admin as webhooks_admin
+from modelreg.events.delivery import Dispatcher
 from modelreg.exceptions import install_problem_handlers
 from modelreg.logs import AccessLog
 from modelreg.public import endpoints as public
@@ -50,10 +52,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     listener = CatalogListener(store, libpq_conninfo(url))
     app.state.listener = listener
     listener.start()
+    dispatcher: Dispatcher | None = None
+    if settings.webhooks.dispatch:
+        # Woken by every snapshot reload (a change here or a notification), and by its poll.
+        dispatcher = Dispatcher(app.state.sessionmaker, settings.webhooks)
+        store.after_reload.append(dispatcher.wake)
+        dispatcher.start()
+    app.state.dispatcher = dispatcher
     try:
         yield
     finally:
         try:
+            if dispatcher is not None:
+                await dispatcher.stop()
             await listener.stop()
             await store.close()
             await engine.dispose()
@@ -122,6 +133,7 @@ def create_app() -> FastAPI:
     app.include_router(catalog_admin.router)
     app.include_router(lifecycle_admin.router)
     app.include_router(audit_admin.router)
+    app.include_router(webhooks_admin.router)
     app.edge = Edge(
         app.handle,
         store,

@@ -14,9 +14,10 @@ from modelreg.auth import models as auth_models
 from modelreg.catalog import models as catalog_models
 from modelreg.db.base import Base
 from modelreg.db.indexes import INDEXES
+from modelreg.events import models as events_models
 
 # Imported for their side effect: each module registers its tables on Base.
-TABLE_MODULES = (audit_models, auth_models, catalog_models)
+TABLE_MODULES = (audit_models, auth_models, catalog_models, events_models)
 # Expression and GIN indexes on `models` are built from modelreg.db.indexes and proven by
 # `db verify` (which compares their definitions exactly); Alembic cannot compare expressions.
 VERIFIED_ELSEWHERE = frozenset(spec.name for spec in INDEXES)
