@@ -33,6 +33,8 @@ from modelreg.public import endpoints as public
 from modelreg.public.edge import Edge
 from modelreg.public.listener import CatalogListener
 from modelreg.public.store import SnapshotStore
+from modelreg.public.stream import ChangeStream
+from modelreg.public.stream import router as stream_router
 from modelreg.responses import ExactJSONResponse
 
 
@@ -108,6 +110,7 @@ def create_app() -> FastAPI:
     app.state.snapshot = store
     # Read your writes: the instance that took a write serves it before it answers.
     register_after_commit(app, store.catch_up_after_write)
+    app.state.stream = ChangeStream(store, settings.stream)
     install_problem_handlers(app)
 
     @app.get("/healthz", tags=["health"])
@@ -130,6 +133,7 @@ def create_app() -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(public.router)
+    app.include_router(stream_router)
     app.include_router(catalog_admin.router)
     app.include_router(lifecycle_admin.router)
     app.include_router(audit_admin.router)

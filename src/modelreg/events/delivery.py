@@ -35,6 +35,9 @@ from modelreg.events.types import EventType, RecordedChange, event_types_of, mes
 
 log = logging.getLogger(__name__)
 
+# How often the failing-subscriptions gauge is recounted when nothing was delivered.
+FAILING_RECOUNT_S = 5.0
+
 
 def recorded(event: AuditEvent) -> RecordedChange:
     return RecordedChange(
@@ -101,12 +104,15 @@ class Dispatcher:
         await self.client.aclose()
 
     async def _run(self) -> None:
+        counted_at = 0.0
         while True:
             self._wake.clear()
             try:
-                await self.deliver_due()
-                async with self.sessionmaker() as session:
-                    metrics.WEBHOOK_FAILING.set(await repository.count_failing(session))
+                served = await self.deliver_due()
+                if served or time.monotonic() - counted_at > FAILING_RECOUNT_S:
+                    counted_at = time.monotonic()
+                    async with self.sessionmaker() as session:
+                        metrics.WEBHOOK_FAILING.set(await repository.count_failing(session))
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -115,16 +121,16 @@ class Dispatcher:
                 await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
 
     async def deliver_due(self) -> int:
-        """Deliver until no subscription has a due message (or the others hold them); the
-        number of subscriptions served."""
-        served = [0]
-
-        async def worker() -> None:
-            while await self.deliver_next():
-                served[0] += 1
-
-        await asyncio.gather(*(worker() for _ in range(self.settings.concurrency)))
-        return served[0]
+        """Deliver until no subscription has a due message (or other instances hold them);
+        the number of batches delivered. One claim when idle; `concurrency` once busy."""
+        served = 0
+        claims = 1
+        while True:
+            results = await asyncio.gather(*(self.deliver_next() for _ in range(claims)))
+            served += sum(results)
+            if not any(results):
+                return served
+            claims = self.settings.concurrency
 
     async def deliver_next(self) -> bool:
         """Claim one due subscription and deliver a batch of its messages; False when none."""
