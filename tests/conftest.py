@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -17,6 +18,10 @@ from modelreg.config import get_settings
 from modelreg.db import embedded
 from modelreg.db.engine import sync_engine
 from tests.pg import PgServer
+
+# The sunset scheduler would archive the shipped models whose sunset date has passed as soon
+# as an app starts; the tests of the sunset turn it on (or run it) themselves.
+os.environ.setdefault("MODELREG_SUNSET__ENABLED", "false")
 
 
 def _scratch_dir() -> Iterator[Path]:

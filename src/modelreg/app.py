@@ -27,6 +27,7 @@ from modelreg.db.session import register_after_commit
 from modelreg.db.urls import database_url, libpq_conninfo
 from modelreg.events import admin as webhooks_admin
 from modelreg.events.delivery import Dispatcher
+from modelreg.events.sunset import SunsetScheduler
 from modelreg.exceptions import install_problem_handlers
 from modelreg.logs import AccessLog
 from modelreg.public import endpoints as public
@@ -61,10 +62,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store.after_reload.append(dispatcher.wake)
         dispatcher.start()
     app.state.dispatcher = dispatcher
+    sunset: SunsetScheduler | None = None
+    if settings.sunset.enabled:
+        sunset = SunsetScheduler(app.state.sessionmaker, settings.sunset)
+        sunset.start()
     try:
         yield
     finally:
         try:
+            if sunset is not None:
+                await sunset.stop()
             if dispatcher is not None:
                 await dispatcher.stop()
             await listener.stop()

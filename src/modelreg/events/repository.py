@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from modelreg.catalog.models import Model
 from modelreg.events.models import SunsetNotice, WebhookAttempt, WebhookSubscription
 
 
@@ -128,3 +129,19 @@ async def sent_notices(session: AsyncSession) -> set[tuple[str, str, int]]:
         select(SunsetNotice.model_id, SunsetNotice.sunset_date, SunsetNotice.lead_days)
     )
     return {(str(r[0]), str(r[1]), int(r[2])) for r in rows}
+
+
+async def sunsetting_models(session: AsyncSession) -> Sequence[Model]:
+    """Legacy models not archived yet that have a sunset date."""
+    query = (
+        select(Model)
+        .where(Model.is_legacy, ~Model.is_archived, Model.meta.has_key("sunsetDate"))
+        .order_by(Model.id)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def try_leadership(session: AsyncSession, key: int) -> bool:
+    """Take the advisory lock `key` for this transaction, if no one holds it."""
+    found = await session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key})
+    return bool(found.scalar_one())
