@@ -140,7 +140,7 @@ def _served(view: CatalogView, model_id: str) -> PublicModel:
     model = view.by_id.get(model_id)
     if model is None:
         raise ModelNotFound(model_id)
-    if model.state == "archived":
+    if model.state is LifecycleState.ARCHIVED:
         replacement = model.body["legacy"]["replacement_model_id"] if model.body["legacy"] else None
         raise ModelArchived(model_id, replacement)
     return model
@@ -229,7 +229,7 @@ async def resolve_model(model_id: str, view: View) -> ExactJSONResponse:
             break
         chain.append(nxt.id)
         current = nxt
-    if current.state == "archived" or not current.available:
+    if current.state is LifecycleState.ARCHIVED or not current.available:
         raise ChainEndsUnserved(chain)
     return ExactJSONResponse(
         {"requested": model_id, "resolved": current.id, "chain": chain, "model": current.body}

@@ -121,7 +121,7 @@ def public_model(model: ModelRow) -> PublicModel:
         "display_name": meta["displayName"],
         "description": meta.get("description", ""),
         "version": meta.get("version", ""),
-        "state": state,
+        "state": state.value,
         "available": model.is_available,
         "capabilities": list(meta["capabilities"]),
         "context_length": meta["contextLength"],

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from modelreg.access.rules import AccessDecision
 from modelreg.db import jsonb
+from modelreg.lifecycle.states import LifecycleState
 from modelreg.listing import ListParams
 from modelreg.pricing.credits import CreditRates
 from modelreg.public.filters import select_models
@@ -277,7 +278,7 @@ def build_snapshot(
     the unfiltered list, which is those same bytes joined."""
     models: dict[str, Rendered] = {}
     for model in view.models:
-        if model.state == "archived":
+        if model.state is LifecycleState.ARCHIVED:
             continue  # 410 is rendered by the API from the view
         reused = None
         if previous is not None and changed is not None and model.id not in changed:
