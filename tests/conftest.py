@@ -4,6 +4,7 @@ of lives in tests/fixtures."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -21,6 +22,10 @@ from modelreg.db import embedded
 from modelreg.db.engine import sync_engine
 from tests.fixtures.catalog import Catalog, open_catalog
 from tests.fixtures.databases import Clones, PgServer, Seeded
+
+# The sunset scheduler would archive the shipped models whose sunset date has passed as soon
+# as an app starts; the tests of the sunset turn it on (or run it) themselves.
+os.environ.setdefault("MODELREG_SUNSET__ENABLED", "false")
 
 
 def _scratch_dir() -> Iterator[Path]:

@@ -29,6 +29,9 @@ from modelreg.db import metrics as db_metrics
 from modelreg.db.engine import async_engine
 from modelreg.db.session import register_after_commit
 from modelreg.db.urls import database_url, libpq_conninfo
+from modelreg.events import admin as webhooks_admin
+from modelreg.events.delivery import Dispatcher
+from modelreg.events.sunset import SunsetScheduler
 from modelreg.exceptions import install_problem_handlers
 from modelreg.imports import admin as imports_admin
 from modelreg.imports import sync
@@ -38,6 +41,8 @@ from modelreg.public import exports
 from modelreg.public.edge import Edge
 from modelreg.public.listener import CatalogListener
 from modelreg.public.store import SnapshotStore
+from modelreg.public.stream import ChangeStream
+from modelreg.public.stream import router as stream_router
 from modelreg.responses import ExactJSONResponse
 
 
@@ -59,6 +64,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     listener.start()
     # The scheduled import sync, only when configured (one instance at a time runs it).
     sync_task = asyncio.create_task(sync.run_forever(engine)) if settings.sync.sources else None
+    dispatcher: Dispatcher | None = None
+    if settings.webhooks.dispatch:
+        # Woken by every snapshot reload (a change here or a notification), and by its poll.
+        dispatcher = Dispatcher(app.state.sessionmaker, settings.webhooks)
+        store.after_reload.append(dispatcher.wake)
+        dispatcher.start()
+    app.state.dispatcher = dispatcher
+    sunset: SunsetScheduler | None = None
+    if settings.sunset.enabled:
+        sunset = SunsetScheduler(app.state.sessionmaker, settings.sunset)
+        sunset.start()
     try:
         yield
     finally:
@@ -67,6 +83,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 sync_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sync_task
+            if sunset is not None:
+                await sunset.stop()
+            if dispatcher is not None:
+                await dispatcher.stop()
             await listener.stop()
             await store.close()
             await engine.dispose()
@@ -110,6 +130,7 @@ def create_app() -> FastAPI:
     app.state.snapshot = store
     # Read your writes: the instance that took a write serves it before it answers.
     register_after_commit(app, store.catch_up_after_write)
+    app.state.stream = ChangeStream(store, settings.stream)
     install_problem_handlers(app)
 
     @app.get("/healthz", tags=["health"])
@@ -134,12 +155,14 @@ def create_app() -> FastAPI:
 
     app.include_router(public.router)
     app.include_router(exports.router)
+    app.include_router(stream_router)
     app.include_router(catalog_admin.router)
     app.include_router(lifecycle_admin.router)
     app.include_router(audit_admin.router)
+    app.include_router(imports_admin.router)
+    app.include_router(webhooks_admin.router)
     if settings.console.enabled:
         install_console(app)
-    app.include_router(imports_admin.router)
     app.edge = Edge(
         app.handle,
         store,

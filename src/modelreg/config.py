@@ -156,6 +156,40 @@ class LimitSettings(BaseModel):
     max_extra_json_bytes: int = Field(default=16_384, gt=0)
     # capabilities, complianceTags and allowedTiers, each.
     max_list_items: int = Field(default=64, gt=0)
+class WebhookSettings(BaseModel):
+    """How catalog events are delivered to webhook subscriptions (see docs/webhooks.md)."""
+
+    # Deliver from this instance (several instances never deliver one event at once).
+    dispatch: bool = True
+    # Targets on private, loopback or link-local addresses are refused unless this is set.
+    allow_private_targets: bool = False
+    # Besides the wake-up on every catalog change, how often due retries are looked for.
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    timeout_s: float = Field(default=10.0, gt=0)
+    # Retry delays: retry_base_s * 2**(attempt - 1), at most retry_max_delay_s, with jitter.
+    retry_base_s: float = Field(default=5.0, ge=0)
+    retry_max_delay_s: float = Field(default=3600.0, ge=0)
+    # A subscription whose message has failed for this long is marked failing and paused.
+    retry_window_s: float = Field(default=86_400.0, ge=0)
+    # Subscriptions delivered at once by one instance, and messages per claim of one.
+    concurrency: int = Field(default=4, gt=0)
+    batch_size: int = Field(default=100, gt=0)
+
+
+class StreamSettings(BaseModel):
+    """The live change stream (`GET /v1/catalog/events`)."""
+
+    max_subscribers: int = Field(default=1000, gt=0)
+    heartbeat_s: float = Field(default=15.0, gt=0)
+
+
+class SunsetSettings(BaseModel):
+    """The scheduler that archives legacy models when their sunset date passes."""
+
+    enabled: bool = True
+    # Days before a sunset at which `model.sunset_approaching` is sent, once each.
+    lead_days: tuple[int, ...] = (30, 7)
+    check_interval_s: float = Field(default=60.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -183,6 +217,9 @@ class Settings(BaseSettings):
     imports: ImportSettings = ImportSettings()
     sync: SyncSettings = SyncSettings()
     limits: LimitSettings = LimitSettings()
+    webhooks: WebhookSettings = WebhookSettings()
+    stream: StreamSettings = StreamSettings()
+    sunset: SunsetSettings = SunsetSettings()
     public_api_token_required: bool = False
     # One JSON access-log line per request (on stderr).
     log_requests: bool = True

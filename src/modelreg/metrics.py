@@ -179,3 +179,19 @@ def time_gc_pauses() -> None:
     """Start timing collections (once per process)."""
     if GC_PAUSES not in gc.callbacks:
         gc.callbacks.append(GC_PAUSES)
+
+
+# Webhooks and the change stream (modelreg.events, modelreg.public.stream).
+WEBHOOK_DELIVERIES = Counter(
+    "modelreg_webhook_deliveries_total", "Webhook delivery attempts by outcome.", ["outcome"]
+)
+WEBHOOK_LATENCY = Histogram(
+    "modelreg_webhook_delivery_seconds", "Duration of webhook delivery attempts."
+)
+WEBHOOK_FAILING = Gauge(
+    "modelreg_webhook_subscriptions_failing",
+    "Subscriptions marked failing (retried past the retry window, paused).",
+)
+STREAM_SUBSCRIBERS = Gauge(
+    "modelreg_stream_subscribers", "Clients connected to /v1/catalog/events on this instance."
+)

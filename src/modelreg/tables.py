@@ -17,10 +17,18 @@ from modelreg.db.base import Base
 from modelreg.db.indexes import INDEXES
 from modelreg.db.legacy_shape import TABLE as LEGACY_SHAPE
 
+from modelreg.events import models as events_models
 from modelreg.imports import models as import_models
 
 # Imported for their side effect: each module registers its tables on Base.
-TABLE_MODULES = (audit_models, auth_models, catalog_models, console_models, import_models)
+TABLE_MODULES = (
+    audit_models,
+    auth_models,
+    catalog_models,
+    console_models,
+    events_models,
+    import_models,
+)
 # Expression and GIN indexes on `models` are built from modelreg.db.indexes and proven by
 # `db verify` (which compares their definitions exactly); Alembic cannot compare expressions.
 VERIFIED_ELSEWHERE = frozenset(spec.name for spec in INDEXES)

@@ -66,6 +66,20 @@ async def changes_between(
     return [(int(r[0] or 0), None if r[1] is None else str(r[1])) for r in rows]
 
 
+async def events_after_revision(
+    session: AsyncSession, after: int, until: int, limit: int
+) -> Sequence[AuditEvent]:
+    """Audit events of revisions in (after, until], oldest first (the outbox of the catalog's
+    events: revisions commit in order, so nothing can appear later below `until`)."""
+    rows = await session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.catalog_revision > after, AuditEvent.catalog_revision <= until)
+        .order_by(AuditEvent.catalog_revision)
+        .limit(limit)
+    )
+    return rows.all()
+
+
 async def latest_model_changes(
     conn: AsyncConnection, until: int, keep: int
 ) -> list[tuple[int, str]]:

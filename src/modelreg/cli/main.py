@@ -10,6 +10,7 @@ import typer
 from modelreg import logs
 from modelreg.catalog.meta import meta_json_schema
 from modelreg.cli import db, imports, model, token
+from modelreg.cli import db, model, sunset, token, webhook
 from modelreg.cli.common import console, reported_errors, url
 from modelreg.config import get_settings
 
@@ -22,6 +23,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(model.app, name="model")
 app.add_typer(token.app, name="token")
 app.add_typer(imports.app, name="import")
+app.add_typer(webhook.app, name="webhook")
+app.add_typer(sunset.app, name="sunset")
 
 schema_app = typer.Typer(help="Published schemas.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")

@@ -1,0 +1,1 @@
+"""Events: webhook subscriptions and their delivery, and the sunset scheduler."""
