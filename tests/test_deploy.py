@@ -17,8 +17,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from modelreg.auth.roles import Role
 from modelreg.catalog.seed import seed_catalog
-from tests.auth.helpers import bearer, issue_token, serving
-from tests.pg import PgServer
+from tests.fixtures.databases import PgServer
+from tests.fixtures.http import bearer, serving
+from tests.fixtures.tokens import issue_token
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMETHEUS = ROOT / "deploy" / "prometheus"

@@ -108,6 +108,8 @@ class ConsoleSettings(BaseModel):
     # Signs the session cookie. Unset: a random key per process (sessions end on a restart and
     # are not shared between instances); set the same value on every instance behind one name.
     secret_key: SecretStr | None = None
+
+
 class ImportSettings(BaseModel):
     """How `modelreg import` plans and applies (see docs/import.md)."""
 
@@ -156,6 +158,8 @@ class LimitSettings(BaseModel):
     max_extra_json_bytes: int = Field(default=16_384, gt=0)
     # capabilities, complianceTags and allowedTiers, each.
     max_list_items: int = Field(default=64, gt=0)
+
+
 class WebhookSettings(BaseModel):
     """How catalog events are delivered to webhook subscriptions (see docs/webhooks.md)."""
 

@@ -16,7 +16,6 @@ from modelreg.console import models as console_models
 from modelreg.db.base import Base
 from modelreg.db.indexes import INDEXES
 from modelreg.db.legacy_shape import TABLE as LEGACY_SHAPE
-
 from modelreg.events import models as events_models
 from modelreg.imports import models as import_models
 

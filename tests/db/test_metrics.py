@@ -14,8 +14,9 @@ from modelreg.catalog.seed import seed_catalog
 from modelreg.db import metrics
 from modelreg.db.indexes import INDEXES
 from modelreg.db.metrics import query_name
-from tests.auth.helpers import bearer, issue_token, serving
-from tests.pg import PgServer
+from tests.fixtures.databases import PgServer
+from tests.fixtures.http import bearer, serving
+from tests.fixtures.tokens import issue_token
 
 
 @pytest.mark.parametrize(

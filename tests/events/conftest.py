@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.engine import URL
 
 from tests.events.receiver import Receiver
-from tests.lifecycle.helpers import Catalog, Clones, clones_for, close_clones, open_catalog
-from tests.pg import PgServer
+from tests.fixtures.catalog import Catalog, open_catalog
+from tests.fixtures.databases import Clones
 
 FAST = {
     "MODELREG_WEBHOOKS__ALLOW_PRIVATE_TARGETS": "true",
@@ -22,12 +22,6 @@ FAST = {
     "MODELREG_SUNSET__ENABLED": "false",
     "MODELREG_LOG_REQUESTS": "false",
 }
-
-
-@pytest.fixture(scope="session")
-def clones(pg: PgServer) -> Iterator[Clones]:
-    yield clones_for(pg)
-    close_clones(pg)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.events.live import Event, events, live_server
-from tests.lifecycle.helpers import ACTIVE, OTHER_ACTIVE, Catalog
+from tests.fixtures.catalog import ACTIVE, OTHER_ACTIVE, Catalog
 
 STREAM = {"MODELREG_STREAM__HEARTBEAT_S": "0.2", "MODELREG_STREAM__MAX_SUBSCRIBERS": "2"}
 

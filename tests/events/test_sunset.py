@@ -20,7 +20,7 @@ from modelreg.db.urls import libpq_conninfo
 from modelreg.events import sunset
 from tests.events.receiver import Receiver, wait_for
 from tests.events.test_webhooks import subscribe
-from tests.lifecycle.helpers import LEGACY, LEGACY_REPLACEMENT, Catalog
+from tests.fixtures.catalog import LEGACY, LEGACY_REPLACEMENT, Catalog
 
 PAST_SUNSET = "claude-3-5-haiku"  # legacy, sunset 2026-02-19
 

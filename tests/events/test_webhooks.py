@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 from modelreg.app import create_app
 from modelreg.auth.roles import Role
 from tests.events.receiver import Receiver, wait_for
-from tests.lifecycle.helpers import ACTIVE, LEGACY, Catalog, problem
+from tests.fixtures.catalog import ACTIVE, LEGACY, Catalog
+from tests.fixtures.http import problem
 
 ALL_EVENTS = [
     "model.created",

@@ -9,7 +9,8 @@ from sqlalchemy.engine import URL
 
 from modelreg.auth.roles import Role
 from modelreg.db import jsonb
-from tests.auth.helpers import bearer, issue_token, serving
+from tests.fixtures.http import bearer, serving
+from tests.fixtures.tokens import issue_token
 from tests.imports.helpers import DATA
 
 IMPORTS = "/admin/v1/imports"

@@ -9,8 +9,7 @@ import typer
 
 from modelreg import logs
 from modelreg.catalog.meta import meta_json_schema
-from modelreg.cli import db, imports, model, token
-from modelreg.cli import db, model, sunset, token, webhook
+from modelreg.cli import db, imports, model, sunset, token, webhook
 from modelreg.cli.common import console, reported_errors, url
 from modelreg.config import get_settings
 

@@ -1,4 +1,4 @@
-"""`import_plans`: plans made through the admin API, kept until applied (0009_import_plans)."""
+"""`import_plans`: plans made through the admin API, kept until applied (0010_import_plans)."""
 
 from __future__ import annotations
 

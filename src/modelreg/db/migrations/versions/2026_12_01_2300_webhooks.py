@@ -1,6 +1,6 @@
 """webhooks: subscriptions with their cursor in the audit log, and the log of delivery attempts.
 
-Revision ID: 0009_webhooks
+Revision ID: 0011_webhooks
 Revises: 0008_tier_statistics
 Create Date: 2026-12-01 23:00
 
@@ -19,8 +19,8 @@ from alembic import op
 
 from modelreg.db.ddl import set_local_lock_timeout
 
-revision = "0009_webhooks"
-down_revision = "0008_tier_statistics"
+revision = "0011_webhooks"
+down_revision = "0010_import_plans"
 branch_labels = None
 depends_on = None
 

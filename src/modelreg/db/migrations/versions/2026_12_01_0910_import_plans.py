@@ -1,6 +1,6 @@
 """import plans: the plans made through the admin API, kept until applied.
 
-Revision ID: 0009_import_plans
+Revision ID: 0010_import_plans
 Revises: 0008_tier_statistics
 Create Date: 2026-12-01 09:00
 
@@ -16,8 +16,8 @@ from alembic import op
 
 from modelreg.db.ddl import set_local_lock_timeout
 
-revision = "0009_import_plans"
-down_revision = "0008_tier_statistics"
+revision = "0010_import_plans"
+down_revision = "0009_console_sessions"
 branch_labels = None
 depends_on = None
 
