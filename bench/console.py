@@ -128,7 +128,7 @@ def run(args: argparse.Namespace, url: Any, models: list[Any]) -> list[dict[str,
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     harness.stop_on_sigterm()
-    admin, env = harness.server_and_environment(args.database_url, models=args.models)
+    admin, env = harness.start(args.database_url, models=args.models)
     with harness.fresh_database(admin, "modelreg_bench_console") as url:
         models = catalog_data.load_catalog(url, args.models)
         results = run(args, url, models)

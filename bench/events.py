@@ -253,7 +253,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     harness.stop_on_sigterm()
-    admin, env = harness.server_and_environment(args.database_url)
+    admin, env = harness.start(args.database_url)
     workdir = Path(tempfile.mkdtemp(prefix="modelreg-bench-events-"))
     with harness.fresh_database(admin, "modelreg_bench_events") as url:
         seed_catalog(url)

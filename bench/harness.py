@@ -256,6 +256,10 @@ def fmt_ratio(value: float | None) -> str:
     return f"{value:.2g}x"
 
 
+def pass_fail(ok: bool | None) -> str:
+    return "—" if ok is None else ("PASS" if ok else "FAIL")
+
+
 def fmt_rate(value: float | None) -> str:
     """Requests per second: whole numbers, except below 100."""
     if value is None:
@@ -591,6 +595,13 @@ class Server:
             self.proc.wait(timeout=10)
 
 
+def uvicorn_argv(python: str, target: str, port: int, *extra: str) -> list[str]:
+    """The one uvicorn command line every server in a comparison runs under."""
+    argv = [python, "-m", "uvicorn", target, *extra, "--host", LOOPBACK, "--port", str(port)]
+    argv += ["--workers", "1", "--loop", "uvloop", "--http", "httptools"]
+    return [*argv, "--no-access-log", "--log-level", "warning"]
+
+
 def start_uvicorn(
     name: str,
     target: str,
@@ -603,9 +614,7 @@ def start_uvicorn(
     worker, uvloop, httptools, no access log), on a free loopback port, logging to
     `workdir/<name>.log`; `env` is added to this process's environment."""
     port = free_port()
-    argv = [python, "-m", "uvicorn", target, *extra, "--host", LOOPBACK, "--port", str(port)]
-    argv += ["--workers", "1", "--loop", "uvloop", "--http", "httptools"]
-    argv += ["--no-access-log", "--log-level", "warning"]
+    argv = uvicorn_argv(python, target, port, *extra)
     server = Server(name, argv, port, {**os.environ, **env}, workdir, workdir / f"{name}.log")
     server.start()
     return server

@@ -250,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
-    admin, env = harness.server_and_environment(args.database_url)
+    admin, env = harness.start(args.database_url)
     with (
         harness.fresh_database(admin, f"modelreg_bench_imports_{os.getpid()}") as url,
         tempfile.TemporaryDirectory(prefix="modelreg-bench-imports-") as workdir,
