@@ -1,5 +1,4 @@
-"""Fixtures of the import tests: a seeded database the CLI points at (a clone of one seeded
-once per session), and a runner."""
+"""Fixtures of the import tests: a seeded database the CLI points at, and a runner."""
 
 from __future__ import annotations
 

@@ -79,7 +79,7 @@ def test_plan_apply_and_stale_plan_over_http(seeded_url: URL) -> None:
             headers=editor,
         )
         assert applied.status_code == 200, applied.text
-        assert _json(applied)["applied"] == {"add": 1, "change": 3, "deprecate": 2, "vanished": 0}
+        assert _json(applied)["applied"] == {"add": 2, "change": 3, "deprecate": 2, "vanished": 0}
         assert _json(applied)["applied_by"] == "token:test-editor"
         again = client.post(
             f"{IMPORTS}/{fresh['id']}/apply", json={"reason": "sync"}, headers=editor

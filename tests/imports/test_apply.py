@@ -61,7 +61,7 @@ def test_apply_makes_every_change_audited_as_the_import(
     engine = engine_for(seeded_url)
     plan = _plan_file(runner, tmp_path, "litellm", "--file", LITELLM)
     output = _apply(runner, plan, "--allow-large-changes")
-    assert "1 add, 3 change, 2 deprecate, 0 vanished" in output
+    assert "2 add, 3 change, 2 deprecate, 0 vanished" in output
 
     added = model(engine, "acme-chat-1")
     assert added is not None
@@ -87,6 +87,7 @@ def test_apply_makes_every_change_audited_as_the_import(
     recorded = [e for e in events(engine) if e["actor"] == "import:litellm"]
     assert {e["model_id"] for e in recorded if e["model_id"]} == {
         "acme-chat-1",
+        "acme-free",
         "gpt-5-mini",
         "gpt-4.1",
         "claude-sonnet-4-5",

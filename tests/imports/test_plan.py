@@ -30,7 +30,7 @@ def test_litellm_plan_sorts_every_entry(seeded_url: URL, runner: CliRunner) -> N
     assert isinstance(plan["revision"], int)
 
     add = by_id(plan, "add")
-    assert set(add) == {"acme-chat-1"}
+    assert set(add) == {"acme-chat-1", "acme-free"}
     assert add["acme-chat-1"]["is_available"] is False  # an admin decides tier and credits
     assert add["acme-chat-1"]["meta"]["inputCostUsdPerMillionTokens"] == Decimal("0.7")
     assert add["acme-chat-1"]["meta"]["capabilities"] == ["text", "function_calling"]
@@ -77,12 +77,10 @@ def test_litellm_plan_sorts_every_entry(seeded_url: URL, runner: CliRunner) -> N
         "azure/gpt-5",
         "acme-no-limits",
         "acme-no-price",
-        "acme-free",
         "Acme/Big Model",
     }
     assert "gpt-5" in unmappable["azure/gpt-5"]["reason"]
     assert "context length" in unmappable["acme-no-limits"]["reason"]
-    assert "both prices are 0" in unmappable["acme-free"]["reason"]
     assert "--id-map" in unmappable["Acme/Big Model"]["reason"]
 
 
@@ -105,7 +103,7 @@ def test_provider_filter_and_id_map(seeded_url: URL, runner: CliRunner, tmp_path
     plan = plan_json(
         runner, "litellm", "--file", LITELLM, "--provider", "acme", "--id-map", str(id_map)
     )
-    assert ids(plan, "add") == {"acme-chat-1", "acme-big"}
+    assert ids(plan, "add") == {"acme-chat-1", "acme-big", "acme-free"}
     assert plan["change"] == plan["deprecate"] == []
 
 
@@ -137,14 +135,14 @@ def test_openrouter_plan(seeded_url: URL, runner: CliRunner, tmp_path: Path) -> 
     plan = plan_json(
         runner, "openrouter", "--file", str(DATA / "openrouter.json"), "--id-map", str(id_map)
     )
-    assert ids(plan, "add") == {"acme-chat-1"}
+    assert ids(plan, "add") == {"acme-chat-1", "acme-chat-1:free"}
     assert ids(plan, "change") == {"gpt-5-mini", "mistral-small"}
     small = by_id(plan, "change")["mistral-small"]["fields"]
     assert [f["field"] for f in small] == ["meta.capabilities"]
     assert "vision" not in small[0]["after"]  # upstream: text input only
     assert by_id(plan, "deprecate")["mistral-small"]["sunsetDate"] == "2027-06-30"
     assert "claude-haiku-4-5" not in ids(plan, "change")  # linked through the map, no difference
-    assert set(by_key(plan, "unmappable")) == {"acme/acme-chat-1:free", "openrouter/auto"}
+    assert set(by_key(plan, "unmappable")) == {"openrouter/auto"}
 
 
 def test_modelsdev_plan(seeded_url: URL, runner: CliRunner) -> None:

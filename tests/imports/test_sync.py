@@ -83,7 +83,7 @@ def test_apply_safe_applies_small_price_changes_and_deprecations_only(
     [kept] = _plans(engine)
     assert kept["created_by"] == "sync"
     assert {i["id"] for i in kept["change"]} == {"gpt-4.1", "claude-sonnet-4-5"}
-    assert {i["id"] for i in kept["add"]} == {"acme-chat-1"}
+    assert {i["id"] for i in kept["add"]} == {"acme-chat-1", "acme-free"}
     assert kept["deprecate"] == []
 
     [run] = events(engine, "import.sync")
