@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelreg.auth.models import ApiToken
 from modelreg.auth.roles import Principal, Role
 from modelreg.config import get_settings
+from modelreg.console import repository
 from modelreg.console.models import ConsoleSession
 
 COOKIE = "modelreg_console"
@@ -82,8 +81,7 @@ async def start(session: AsyncSession, token_id: str) -> tuple[str, ConsoleSessi
         csrf_token=secrets.token_urlsafe(32),
         expires_at=datetime.now(UTC) + timedelta(seconds=get_settings().console.session_ttl_s),
     )
-    session.add(row)
-    await session.flush()
+    await repository.add(session, row)
     return sign(secret), row
 
 
@@ -93,17 +91,12 @@ async def resume(session: AsyncSession, cookie: str | None) -> SignedIn | None:
     secret = unsign(cookie)
     if secret is None:
         return None
-    result = await session.execute(
-        select(ConsoleSession, ApiToken)
-        .join(ApiToken, ApiToken.id == ConsoleSession.token_id)
-        .where(ConsoleSession.id == _hash(secret))
-    )
-    found = result.one_or_none()
+    found = await repository.with_token(session, _hash(secret))
     if found is None:
         return None
     row, token = found
     if token.revoked_at is not None or row.expires_at <= datetime.now(UTC):
-        await session.execute(delete(ConsoleSession).where(ConsoleSession.id == row.id))
+        await repository.delete_by_id(session, row.id)
         return None
     return SignedIn(
         principal=Principal(name=f"token:{token.name}", role=Role(token.role)),
@@ -116,15 +109,13 @@ async def resume(session: AsyncSession, cookie: str | None) -> SignedIn | None:
 
 
 async def end(session: AsyncSession, session_id: str) -> None:
-    await session.execute(delete(ConsoleSession).where(ConsoleSession.id == session_id))
+    await repository.delete_by_id(session, session_id)
 
 
 async def end_for_token(session: AsyncSession, token_id: str) -> None:
     """Sign out every session of a token (when it is revoked from the console)."""
-    await session.execute(delete(ConsoleSession).where(ConsoleSession.token_id == token_id))
+    await repository.delete_for_token(session, token_id)
 
 
 async def sweep_expired(session: AsyncSession) -> None:
-    await session.execute(
-        delete(ConsoleSession).where(ConsoleSession.expires_at <= datetime.now(UTC))
-    )
+    await repository.delete_expired(session, datetime.now(UTC))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from modelreg.audit.repository import current_revision
 from modelreg.catalog.models import Model
@@ -66,3 +66,12 @@ async def get_plan(
     if for_update:
         query = query.with_for_update()
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def try_sync_lock(conn: AsyncConnection, key: int) -> bool:
+    """The scheduled sync's session-level advisory lock, if no other instance holds it."""
+    return bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}))
+
+
+async def release_sync_lock(conn: AsyncConnection, key: int) -> None:
+    await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})

@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from modelreg import metrics
@@ -141,7 +140,7 @@ async def run_once(engine: AsyncEngine, *, fetch: Fetch = _fetch) -> dict[str, s
     holds it (then nothing is done)."""
     factory = async_sessionmaker(engine, expire_on_commit=False)
     async with engine.connect() as lock:
-        taken = await lock.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY})
+        taken = await repository.try_sync_lock(lock, LOCK_KEY)
         await lock.commit()  # the lock is the session's, not the transaction's
         if not taken:
             metrics.SYNC_RUNS.labels("", "locked").inc()
@@ -153,7 +152,7 @@ async def run_once(engine: AsyncEngine, *, fetch: Fetch = _fetch) -> dict[str, s
                 for configured in get_settings().sync.sources
             }
         finally:
-            await lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+            await repository.release_sync_lock(lock, LOCK_KEY)
             await lock.commit()
 
 
