@@ -9,7 +9,6 @@ on the first one's row lock.
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,6 @@ from typing import Any
 
 import httpx2
 import pytest
-import uvicorn
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
@@ -27,15 +25,15 @@ from modelreg.audit.schemas import Actor
 from modelreg.auth.roles import Role
 from modelreg.catalog import service
 from modelreg.catalog.exceptions import VersionConflict
-from modelreg.config import get_settings
 from modelreg.db import jsonb
 from modelreg.db.engine import async_engine
 from tests.admin.api import MERGE_PATCH, MODELS, model_body
 from tests.fixtures.databases import PgServer
 from tests.fixtures.http import bearer
+from tests.fixtures.live import live_instances
 from tests.fixtures.models import PROVIDER, create_model
 from tests.fixtures.tokens import issue_token
-from tests.fixtures.waiting import until, until_async
+from tests.fixtures.waiting import until_async
 
 RACE_ROUNDS = 5
 WRITERS = 20
@@ -53,30 +51,8 @@ def live_url(pg: PgServer) -> URL:
 @pytest.fixture(scope="module")
 def server(live_url: URL) -> Iterator[str]:
     """The app served by uvicorn on a free 127.0.0.1 port; its base URL."""
-    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listening.bind(("127.0.0.1", 0))
-    port = listening.getsockname()[1]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MODELREG_DATABASE_URL", live_url.render_as_string(hide_password=False))
-        patch.setenv("MODELREG_LOG_REQUESTS", "false")
-        get_settings.cache_clear()
-        config = uvicorn.Config(
-            "modelreg.app:create_app", factory=True, lifespan="on", ws="none", log_level="warning"
-        )
-        live = uvicorn.Server(config)
-        thread = threading.Thread(target=live.run, kwargs={"sockets": [listening]}, daemon=True)
-        thread.start()
-        try:
-            if not until(lambda: live.started or not thread.is_alive(), timeout=30):
-                pytest.fail("the server did not start")
-            if not live.started:
-                pytest.fail("the server stopped before it started")
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            live.should_exit = True
-            thread.join(timeout=30)
-            listening.close()
-            get_settings.cache_clear()
+    with live_instances(live_url, 1) as (base,):
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -10,23 +10,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy.engine import URL
 
 from modelreg.auth.roles import Role
 from modelreg.catalog.seed import seed_catalog
-from modelreg.config import get_settings
 from tests.fixtures.databases import PgServer
+from tests.fixtures.live import live_instances
 from tests.fixtures.tokens import issue_token
 
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
@@ -59,32 +55,8 @@ def live(pg: PgServer) -> Iterator[Live]:
         "editor2": issue_token(url, Role.EDITOR, name="browser-editor-2"),
         "viewer": issue_token(url, Role.VIEWER, name="browser-viewer"),
     }
-    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listening.bind(("127.0.0.1", 0))
-    port = listening.getsockname()[1]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MODELREG_DATABASE_URL", url.render_as_string(hide_password=False))
-        patch.setenv("MODELREG_LOG_REQUESTS", "false")
-        patch.setenv("MODELREG_PRICING__TIER_MARGINS", '{"free": "0.25"}')
-        get_settings.cache_clear()
-        config = uvicorn.Config(
-            "modelreg.app:create_app", factory=True, lifespan="on", ws="none", log_level="warning"
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
-        thread.start()
-        try:
-            deadline = time.monotonic() + 30
-            while not server.started:
-                if not thread.is_alive() or time.monotonic() > deadline:
-                    pytest.fail("the console's server did not start")
-                time.sleep(0.02)
-            yield Live(f"http://127.0.0.1:{port}", url, tokens)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=30)
-            listening.close()
-            get_settings.cache_clear()
+    with live_instances(url, 1, pricing__tier_margins='{"free": "0.25"}') as (base,):
+        yield Live(base, url, tokens)
 
 
 @pytest.fixture(scope="module")
