@@ -447,7 +447,10 @@ def _form_page(
     )
 
 
-def _errors_by_field(exc: ValidationFailed) -> dict[str, str]:
+def _errors_by_field(exc: ModelRegError) -> dict[str, str]:
+    """Each message next to its field; an error that names no field goes with the form."""
+    if not isinstance(exc, ValidationFailed):
+        return {"form": exc.message}
     errors: dict[str, str] = {}
     for error in exc.errors:
         name = field_of(str(error.get("path", "")))
@@ -500,11 +503,6 @@ async def create(request: Request, db: Session, user: User) -> Response:
         )
     try:
         model = await service.create_model(db, data, actor(user, request))
-    except ValidationFailed as exc:
-        await db.rollback()
-        return _form_page(
-            request, user, model=None, values=values, errors=_errors_by_field(exc), status_code=422
-        )
     except ModelRegError as exc:
         await db.rollback()
         return _form_page(
@@ -512,7 +510,7 @@ async def create(request: Request, db: Session, user: User) -> Response:
             user,
             model=None,
             values=values,
-            errors={"form": exc.message},
+            errors=_errors_by_field(exc),
             status_code=exc.status_code,
         )
     return redirect(f"/console/models/{model.id}")
@@ -564,16 +562,6 @@ async def edit(request: Request, db: Session, user: User, model_id: str) -> Resp
             conflict=conflict,
             status_code=412,
         )
-    except ValidationFailed as exc:
-        await db.rollback()
-        return _form_page(
-            request,
-            user,
-            model=await service.get_model(db, model_id),
-            values=values,
-            errors=_errors_by_field(exc),
-            status_code=422,
-        )
     except ModelRegError as exc:
         await db.rollback()
         return _form_page(
@@ -581,7 +569,9 @@ async def edit(request: Request, db: Session, user: User, model_id: str) -> Resp
             user,
             model=await service.get_model(db, model_id),
             values=values,
-            errors={"form": exc.message},
+            errors=_errors_by_field(exc)
+            if isinstance(exc, ValidationFailed)
+            else {"form": exc.message},
             status_code=exc.status_code,
         )
     return redirect(f"/console/models/{changed.id}")

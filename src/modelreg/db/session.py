@@ -4,7 +4,6 @@ hooks the app registered run (read your writes)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
@@ -15,8 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelreg.db.exceptions import DatabaseUnavailable
 from modelreg.exceptions import ValidationFailed
-
-log = logging.getLogger(__name__)
 
 AfterCommit = Callable[[], Awaitable[None]]
 _CHANGED = "modelreg.catalog_changed"
@@ -65,11 +62,10 @@ async def session(request: Request) -> AsyncIterator[AsyncSession]:
             await _rollback(db)
             raise
         if catalog_changed(db):
+            # A hook must not raise: the change is committed, and the client must hear so
+            # (the snapshot store's hook handles its own failures).
             for hook in _after_commit_hooks(request.app):
-                try:
-                    await hook()
-                except Exception:
-                    log.warning("an after-commit hook failed; the change stands", exc_info=True)
+                await hook()
 
 
 async def _rollback(db: AsyncSession) -> None:
