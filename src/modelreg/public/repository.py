@@ -16,9 +16,6 @@ from modelreg.auth.models import ApiToken
 from modelreg.catalog.models import Model
 from modelreg.public.schemas import ModelRow
 
-latest_model_changes = changes.latest_model_changes
-last_unrecorded_revision = changes.last_unrecorded_revision
-
 # Columns the public read model needs (plain rows: far cheaper than ORM objects at 100k).
 PUBLIC_COLUMNS = (
     Model.id,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelreg import metrics
+from modelreg.audit import repository as change_log
 from modelreg.config import Settings
 from modelreg.public import repository
 from modelreg.public.gc_tuning import HeapKeeper
@@ -123,7 +124,7 @@ class SnapshotStore:
             async with conn.begin():
                 revision, rows = await read_catalog(conn)
                 if previous is None:
-                    entries = await repository.latest_model_changes(conn, revision, keep + 1)
+                    entries = await change_log.latest_model_changes(conn, revision, keep + 1)
                     start = 0
                     if len(entries) > keep:
                         start, entries = entries[0][0], entries[1:]
@@ -135,7 +136,7 @@ class SnapshotStore:
                     log = previous.changes.extended(found, keep)
                 # A revision with no audit event (an edit made with plain SQL) changed
                 # something the log cannot name: nothing before it is complete.
-                gap = await repository.last_unrecorded_revision(conn, log.complete_after, revision)
+                gap = await change_log.last_unrecorded_revision(conn, log.complete_after, revision)
                 if gap is not None:
                     log = ChangeLog(tuple(e for e in log.entries if e[0] > gap), gap)
                 tokens = {
