@@ -330,8 +330,10 @@ def test_a_404_does_not_echo_a_long_id_whole(client: TestClient, viewer: dict[st
 def test_a_connection_killed_mid_request_answers_503(
     client: TestClient, editor: dict[str, str], model: dict[str, Any], admin_url: URL
 ) -> None:
-    """The request waits on the row lock this test holds; its backend is terminated meanwhile.
-    The rollback then meets a dead connection: 503, as every other loss of the database."""
+    """The request waits on the row lock this test holds; its backend is terminated meanwhile:
+    503, as every other loss of the database, and nothing written. (A connection that dies
+    after the request's last statement, so that only the rollback meets it, is answered 503 by
+    the same mapping in `db.session`; no test here makes that timing happen.)"""
     answers: list[Any] = []
     with psycopg.connect(libpq_conninfo(admin_url)) as holder:
         holder.execute("SELECT 1 FROM models WHERE id = %s FOR UPDATE", (model["id"],))
