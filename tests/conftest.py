@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -39,13 +40,44 @@ def _scratch_dir() -> Iterator[Path]:
 scratch_dir = pytest.fixture(_scratch_dir)
 
 
+# Where the embedded server's last log lines are kept when tests failed, for the summary.
+_SERVER_LOG = pytest.StashKey[list[str]]()
+
+
 @pytest.fixture(scope="session")
-def pg() -> Iterator[PgServer]:
+def pg(request: pytest.FixtureRequest) -> Iterator[PgServer]:
     for scratch in _scratch_dir():
         server = PgServer.from_environment(scratch)
         yield server
+        if request.session.testsfailed:
+            request.config.stash[_SERVER_LOG] = server.log_tail()
         server.drop_all()
         embedded.stop(scratch)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """When tests failed, the end of the embedded server's log: a server that stopped or
+    refused connections says why there."""
+    lines = config.stash.get(_SERVER_LOG, [])
+    if lines:
+        terminalreporter.section("embedded PostgreSQL log (last lines)")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+# A run that overstays this is ended (with its summary) rather than left to hang: each test has
+# its own bound too (`timeout` in pyproject.toml).
+SESSION_LIMIT_S = float(os.environ.get("MODELREG_TEST_SESSION_LIMIT_S", "1800"))
+_STARTED = time.monotonic()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if time.monotonic() - _STARTED > SESSION_LIMIT_S:
+        pytest.exit(
+            f"the test session ran longer than {SESSION_LIMIT_S:.0f} s"
+            f" (MODELREG_TEST_SESSION_LIMIT_S); stopped before {item.nodeid}",
+            returncode=1,
+        )
 
 
 @pytest.fixture
