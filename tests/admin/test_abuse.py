@@ -8,12 +8,14 @@ import base64
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 from sqlalchemy.engine import URL
 
 from modelreg.auth.roles import Role
@@ -331,9 +333,7 @@ def test_a_connection_killed_mid_request_answers_503(
     client: TestClient, editor: dict[str, str], model: dict[str, Any], admin_url: URL
 ) -> None:
     """The request waits on the row lock this test holds; its backend is terminated meanwhile:
-    503, as every other loss of the database, and nothing written. (A connection that dies
-    after the request's last statement, so that only the rollback meets it, is answered 503 by
-    the same mapping in `db.session`; no test here makes that timing happen.)"""
+    503, as every other loss of the database, and nothing written."""
     answers: list[Any] = []
     with psycopg.connect(libpq_conninfo(admin_url)) as holder:
         holder.execute("SELECT 1 FROM models WHERE id = %s FOR UPDATE", (model["id"],))
@@ -359,6 +359,79 @@ def test_a_connection_killed_mid_request_answers_503(
 
     assert answers[0].status_code == 503, answers[0].text
     assert answers[0].json()["code"] == "database_unavailable"
+    after = client.get(f"{MODELS}/{model['id']}", headers=editor)
+    assert after.status_code == 200
+    assert exact(after)["version"] == model["version"]
+
+
+@contextmanager
+def _backend_killed_after(client: TestClient, admin_url: URL, marker: str) -> Iterator[list[int]]:
+    """While in effect, the app's connection is terminated right after it runs a statement
+    containing `marker` (and before the request goes on), once; the pids killed."""
+    app: Any = client.app
+    engine = app.state.sessionmaker.kw["bind"].sync_engine
+    killed: list[int] = []
+
+    def kill(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if killed or marker not in statement:
+            return
+        pid = conn.connection.driver_connection.info.backend_pid
+        with psycopg.connect(libpq_conninfo(admin_url), autocommit=True) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            gone = poll(
+                lambda: other.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,)
+                ).fetchone(),
+                lambda row: row is not None and row[0] == 0,
+            )
+            assert gone == (0,), gone
+        killed.append(pid)
+
+    event.listen(engine, "after_cursor_execute", kill)
+    try:
+        yield killed
+    finally:
+        event.remove(engine, "after_cursor_execute", kill)
+
+
+@pytest.mark.parametrize(
+    ("change", "stale", "status"),
+    [
+        ({"meta": {"description": "late"}}, True, 412),  # If-Match names another version
+        ({"name": ""}, False, 422),  # found invalid once the row is read
+        ({"is_available": True}, False, 409),  # an archived model made available
+    ],
+    ids=["412", "422", "409"],
+)
+def test_a_connection_lost_before_the_rollback_of_a_refusal_answers_503(
+    client: TestClient,
+    editor: dict[str, str],
+    admin_url: URL,
+    make_model: Any,
+    change: dict[str, Any],
+    stale: bool,
+    status: int,
+) -> None:
+    """The request reads the row, finds it must refuse, and rolls back: the connection died
+    after the read, so only the rollback meets it. 503, as every other loss of the database
+    (it once answered 500); and the next request is served on a good connection."""
+    model = make_model()
+    if status == 409:
+        archived = client.post(
+            f"{MODELS}/{model['id']}/archive", json={"reason": "retired"}, headers=editor
+        )
+        assert archived.status_code == 200, archived.text
+        model = archived.json()
+    if_match = f'"{model["version"] + 1}"' if stale else None
+    refused = patch(client, editor, model["id"], change, if_match=if_match)
+    assert refused.status_code == status, refused.text  # the refusal this test is about
+
+    with _backend_killed_after(client, admin_url, "FOR UPDATE") as killed:
+        answer = patch(client, editor, model["id"], change, if_match=if_match)
+
+    assert len(killed) == 1
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["code"] == "database_unavailable"
     after = client.get(f"{MODELS}/{model['id']}", headers=editor)
     assert after.status_code == 200
     assert exact(after)["version"] == model["version"]
