@@ -50,7 +50,11 @@ def pg(request: pytest.FixtureRequest) -> Iterator[PgServer]:
         server = PgServer.from_environment(scratch)
         yield server
         if request.session.testsfailed:
-            request.config.stash[_SERVER_LOG] = server.log_tail()
+            free = shutil.disk_usage(scratch).free / 2**30
+            request.config.stash[_SERVER_LOG] = [
+                f"(free space where the server keeps its data: {free:.1f} GiB)",
+                *server.log_tail(),
+            ]
         server.drop_all()
         embedded.stop(scratch)
 
