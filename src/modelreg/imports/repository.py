@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -66,6 +66,12 @@ async def get_plan(
     if for_update:
         query = query.with_for_update()
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def recent_plans(session: AsyncSession, limit: int) -> Sequence[ImportPlan]:
+    """The kept plans, newest first."""
+    query = select(ImportPlan).order_by(ImportPlan.created_at.desc(), ImportPlan.id).limit(limit)
+    return (await session.scalars(query)).all()
 
 
 async def try_sync_lock(conn: AsyncConnection, key: int) -> bool:
