@@ -216,7 +216,32 @@ def test_a_stale_plan_is_refused_with_a_clear_message(served: Served) -> None:
     assert "Make a new plan" in stale.text
     # nothing applied: the models it adds do not exist
     assert client.get("/admin/v1/models/acme-chat-1", headers=bearer(editor)).status_code == 404
-    assert "not applied" in client.get(page).text
+    # the plan's page says so from now on, and offers no apply
+    again = client.get(page).text
+    assert "not applied" in again
+    assert "This plan is stale" in again
+    assert "Apply the plan" not in again
+
+
+def test_a_plan_reads_as_stale_before_anyone_applies_it(served: Served) -> None:
+    client = served.client
+    editor = issue_token(served.url, Role.EDITOR)
+    sign_in(client, editor)
+    plan_id = plan_id_of(make_plan(client, provider="anthropic"))
+    page = f"/console/imports/{plan_id}"
+    fresh = client.get(page).text
+    assert "This plan is stale" not in fresh
+    assert "Apply the plan" in fresh
+    edited = client.patch(
+        "/admin/v1/models/claude-sonnet-4-5",
+        json={"meta": {"description": "edited by hand"}},
+        headers={**bearer(editor), "Content-Type": "application/merge-patch+json"},
+    )
+    assert edited.status_code == 200, edited.text
+    stale = client.get(page).text
+    assert "This plan is stale" in stale
+    assert 'href="/console/models/claude-sonnet-4-5"' in stale.split("This plan is stale")[1]
+    assert "Apply the plan" not in stale
 
 
 def test_a_viewer_reads_plans_and_may_not_make_or_apply_them(served: Served) -> None:

@@ -193,6 +193,8 @@ async def _review(
     status_code: int = 200,
 ) -> Response:
     plan = dict(row.plan)
+    if stale is None and row.applied_at is None and has_changes(plan):
+        stale = await service.stale_models(db, plan) or None
     return render(
         request,
         "import_plan.html",
@@ -206,7 +208,10 @@ async def _review(
         values=values or {"reason": "", "allow_large_changes": False},
         errors=errors or {},
         stale=stale,
-        can_apply=user.may(Role.EDITOR) and row.applied_at is None and has_changes(plan),
+        can_apply=user.may(Role.EDITOR)
+        and row.applied_at is None
+        and has_changes(plan)
+        and not stale,
         status_code=status_code,
     )
 

@@ -54,6 +54,14 @@ async def lock_versions(session: AsyncSession, ids: Collection[str]) -> dict[str
     return {r.id: r.version for r in result}
 
 
+async def versions(session: AsyncSession, ids: Collection[str]) -> dict[str, int]:
+    """The current version of each of `ids` that exists (no lock)."""
+    if not ids:
+        return {}
+    result = await session.execute(select(Model.id, Model.version).where(Model.id.in_(ids)))
+    return {r.id: r.version for r in result}
+
+
 async def add_plan(session: AsyncSession, plan: ImportPlan) -> None:
     session.add(plan)
     await session.flush()

@@ -97,6 +97,27 @@ def large_changes(
     return reasons
 
 
+async def stale_models(
+    session: AsyncSession, document: Mapping[str, Any], *, lock: bool = False
+) -> list[str]:
+    """The models the plan touches that changed since it was made (a model it would add that
+    exists now counts); with `lock`, their rows stay locked until the transaction ends."""
+    expected: dict[str, int] = {}
+    for group in ("change", "deprecate", "vanished"):
+        for item in document.get(group, []):
+            expected.setdefault(item["id"], item["version"])
+    added = [item["id"] for item in document.get("add", [])]
+    ids = [*expected, *added]
+    if lock:
+        current = await repository.lock_versions(session, ids)
+    else:
+        current = await repository.versions(session, ids)
+    return sorted(
+        {model_id for model_id, version in expected.items() if current.get(model_id) != version}
+        | {model_id for model_id in added if model_id in current}
+    )
+
+
 def guardrails(document: Mapping[str, Any]) -> list[str]:
     """What in the plan needs allowing, by the configured thresholds (empty: nothing)."""
     settings = get_settings().imports
@@ -125,16 +146,7 @@ async def apply(
         if reasons:
             raise LargeChanges(reasons)
 
-    expected: dict[str, int] = {}
-    for group in ("change", "deprecate", "vanished"):
-        for item in document[group]:
-            expected.setdefault(item["id"], item["version"])
-    added = [item["id"] for item in document["add"]]
-    current = await repository.lock_versions(session, [*expected, *added])
-    stale = sorted(
-        {model_id for model_id, version in expected.items() if current.get(model_id) != version}
-        | {model_id for model_id in added if model_id in current}
-    )
+    stale = await stale_models(session, document, lock=True)
     if stale:
         raise StalePlan(stale)
 
