@@ -30,10 +30,10 @@ from modelreg.console.sessions import SignedIn
 from modelreg.db.session import Session
 from modelreg.exceptions import ModelRegError
 from modelreg.imports import service
-from modelreg.imports.exceptions import LargeChanges, SourceUnreadable, StalePlan
+from modelreg.imports.exceptions import LargeChanges, StalePlan
 from modelreg.imports.models import ImportPlan
 from modelreg.imports.plan import ACTIONS, GROUPS, has_changes
-from modelreg.imports.sources import MAX_SOURCE_BYTES, SourceName, read_bytes
+from modelreg.imports.sources import MAX_SOURCE_BYTES, SourceName, read_bytes, within_limit
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -141,9 +141,7 @@ async def make_plan(request: Request, db: Session, user: User) -> Response:
         return await _imports_page(request, db, user, values=values, errors=errors, status_code=422)
     try:
         if upload is not None:
-            if len(upload) > MAX_SOURCE_BYTES:
-                raise SourceUnreadable(f"larger than {MAX_SOURCE_BYTES} bytes")
-            body = upload
+            body = within_limit(upload)
         else:
             body = await run_in_threadpool(read_bytes, url=url)
         row = await service.make_kept_plan(

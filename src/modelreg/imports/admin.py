@@ -12,10 +12,9 @@ from starlette.concurrency import run_in_threadpool
 from modelreg.auth.dependencies import Editor, Viewer, actor_for
 from modelreg.db.session import Session
 from modelreg.imports import service
-from modelreg.imports.exceptions import SourceUnreadable
 from modelreg.imports.models import ImportPlan
 from modelreg.imports.plan import has_changes
-from modelreg.imports.sources import MAX_SOURCE_BYTES, SourceName, read_bytes
+from modelreg.imports.sources import SourceName, read_bytes, within_limit
 from modelreg.responses import ExactJSONResponse, ExactJSONRoute
 
 router = APIRouter(prefix="/admin/v1/imports", tags=["admin: imports"], route_class=ExactJSONRoute)
@@ -57,9 +56,7 @@ async def create_plan(
     if url is not None:
         body = await run_in_threadpool(read_bytes, url=url)
     else:
-        body = await request.body()
-        if len(body) > MAX_SOURCE_BYTES:
-            raise SourceUnreadable(f"larger than {MAX_SOURCE_BYTES} bytes")
+        body = within_limit(await request.body())
     row = await service.make_kept_plan(
         db,
         source,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -76,10 +78,49 @@ async def get_plan(
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def recent_plans(session: AsyncSession, limit: int) -> Sequence[ImportPlan]:
-    """The kept plans, newest first."""
-    query = select(ImportPlan).order_by(ImportPlan.created_at.desc(), ImportPlan.id).limit(limit)
-    return (await session.scalars(query)).all()
+@dataclass(frozen=True)
+class PlanListing:
+    """A kept plan without its groups: who made it, when, at which revision, its counts."""
+
+    id: str
+    source: str
+    created_at: datetime
+    created_by: str
+    catalog_revision: int
+    applied_at: datetime | None
+    applied_by: str | None
+    summary: dict[str, int]
+
+
+async def recent_plans(session: AsyncSession, limit: int) -> list[PlanListing]:
+    """The kept plans, newest first (their groups are not read)."""
+    result = await session.execute(
+        select(
+            ImportPlan.id,
+            ImportPlan.source,
+            ImportPlan.created_at,
+            ImportPlan.created_by,
+            ImportPlan.catalog_revision,
+            ImportPlan.applied_at,
+            ImportPlan.applied_by,
+            ImportPlan.plan["summary"].label("summary"),
+        )
+        .order_by(ImportPlan.created_at.desc(), ImportPlan.id)
+        .limit(limit)
+    )
+    return [
+        PlanListing(
+            id=r.id,
+            source=r.source,
+            created_at=r.created_at,
+            created_by=r.created_by,
+            catalog_revision=r.catalog_revision,
+            applied_at=r.applied_at,
+            applied_by=r.applied_by,
+            summary=dict(r.summary) if isinstance(r.summary, dict) else {},
+        )
+        for r in result
+    ]
 
 
 async def try_sync_lock(conn: AsyncConnection, key: int) -> bool:

@@ -11,7 +11,7 @@ they are allowed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -237,7 +237,8 @@ async def kept_plan(session: AsyncSession, plan_id: str, *, for_update: bool = F
     return row
 
 
-async def recent_plans(session: AsyncSession, limit: int = 20) -> Sequence[ImportPlan]:
+async def recent_plans(session: AsyncSession, limit: int = 20) -> list[repository.PlanListing]:
+    """The kept plans, newest first, with their counts (not their groups)."""
     return await repository.recent_plans(session, limit)
 
 
