@@ -55,7 +55,12 @@ def live(pg: PgServer) -> Iterator[Live]:
         "editor2": issue_token(url, Role.EDITOR, name="browser-editor-2"),
         "viewer": issue_token(url, Role.VIEWER, name="browser-viewer"),
     }
-    with live_instances(url, 1, pricing__tier_margins='{"free": "0.25"}') as (base,):
+    with live_instances(
+        url,
+        1,
+        pricing__tier_margins='{"free": "0.25"}',
+        webhooks__allow_private_targets="true",  # the webhook test's receiver is on 127.0.0.1
+    ) as (base,):
         yield Live(base, url, tokens)
 
 

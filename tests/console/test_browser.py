@@ -17,7 +17,10 @@ import pytest
 from modelreg.db import jsonb
 from tests.admin.api import model_body
 from tests.console.conftest import Live
+from tests.events.receiver import Receiver
 from tests.fixtures.models import base_meta
+from tests.fixtures.waiting import poll, until
+from tests.imports.helpers import DATA
 
 pytestmark = pytest.mark.browser
 
@@ -87,6 +90,18 @@ def public(live: Live, model_id: str) -> httpx2.Response:
 
 def shoot(page: Any, screenshots: Path, name: str) -> None:
     page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
+
+
+def serious_violations(page: Any) -> list[str]:
+    """The serious and critical accessibility violations axe-core finds on the page."""
+    from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
+
+    results = Axe().run(page, options={"resultTypes": ["violations"]})
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 def test_sign_in_out_and_a_bad_token(new_context: Any, live: Live, screenshots: Path) -> None:
@@ -324,6 +339,129 @@ def test_a_form_posted_from_another_origin_is_refused(new_context: Any, live: Li
     assert public(live, model_id).status_code == 200
 
 
+PLAN_PAGE = re.compile(r".*/console/imports/[0-9a-f]{32}$")
+
+
+def test_an_editor_makes_reviews_and_applies_an_import_plan(
+    new_context: Any, live: Live, screenshots: Path
+) -> None:
+    page = signed_in(new_context, live, "editor")
+    page.get_by_role("link", name="Imports").click()
+    page.wait_for_url("**/console/imports")
+    page.get_by_role("button", name="Make the plan").click()  # no list given
+    assert "upload the list" in page.locator("#file-error").inner_text()
+    page.get_by_label("Source").select_option("litellm")
+    page.get_by_label(re.compile("^Upload the list")).set_input_files(DATA / "litellm.json")
+    page.get_by_role("button", name="Make the plan").click()
+    page.wait_for_url(PLAN_PAGE)
+    assert page.get_by_test_id("count-add").inner_text() == "2"
+    assert page.get_by_test_id("count-change").inner_text() == "3"
+    assert page.get_by_test_id("count-deprecate").inner_text() == "2"
+    changes = page.locator("#group-change").inner_text()
+    assert "meta.inputCostUsdPerMillionTokens" in changes
+    assert re.search(r"[+-]?\d+(\.\d+)? %", changes)
+    assert serious_violations(page) == []
+    shoot(page, screenshots, "import-plan")
+    # The guardrail: a large price change needs allowing, said next to the checkbox.
+    page.get_by_label("Reason (required)").fill("monthly sync")
+    page.get_by_role("button", name="Apply the plan").click()
+    assert "Allow large changes" in page.locator("#allow_large_changes-error").inner_text()
+    shoot(page, screenshots, "import-large-changes")
+    # Someone edits a model the plan changes: applying is refused as stale, nothing applied.
+    with api(live) as client:
+        edited = client.patch(
+            "/admin/v1/models/gpt-4.1",
+            content=jsonb.dumps({"meta": {"description": "edited by hand"}}),
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+        assert edited.status_code == 200, edited.text
+    page.get_by_label("Allow large changes").check()
+    page.get_by_role("button", name="Apply the plan").click()
+    stale = page.locator(".conflict", has_text="This plan is stale")
+    assert "gpt-4.1" in stale.inner_text()
+    assert serious_violations(page) == []
+    shoot(page, screenshots, "import-stale")
+    assert public(live, "acme-chat-1").status_code == 404
+    # A new, narrower plan (one provider) applies.
+    page.get_by_role("link", name="Make a new plan").click()
+    page.wait_for_url("**/console/imports")
+    page.get_by_label(re.compile("^Only these providers")).fill("anthropic")
+    page.get_by_label(re.compile("^Upload the list")).set_input_files(DATA / "litellm.json")
+    page.get_by_role("button", name="Make the plan").click()
+    page.wait_for_url(PLAN_PAGE)
+    assert page.get_by_test_id("count-change").inner_text() == "1"
+    assert page.get_by_test_id("count-add").inner_text() == "0"
+    page.get_by_label("Reason (required)").fill("anthropic sync")
+    page.get_by_role("button", name="Apply the plan").click()
+    page.wait_for_url(PLAN_PAGE)
+    assert page.locator(".page-head .badge").inner_text() == "applied"
+    assert page.get_by_role("button", name="Apply the plan").count() == 0
+    with api(live) as client:
+        meta = client.get("/admin/v1/models/claude-sonnet-4-5").json()["meta"]
+    assert meta["importSource"] == {"source": "litellm", "key": "anthropic/claude-sonnet-4-5"}
+
+
+def test_an_admin_subscribes_a_webhook_sees_its_attempts_replays_and_deletes_it(
+    new_context: Any, live: Live, screenshots: Path
+) -> None:
+    receiver = Receiver()
+    receiver.start()
+    try:
+        page = signed_in(
+            new_context, live, "admin", permissions=["clipboard-read", "clipboard-write"]
+        )
+        page.get_by_role("link", name="Webhooks").click()
+        page.wait_for_url("**/console/webhooks")
+        page.get_by_label("URL (http or https)").fill(receiver.url)
+        page.get_by_role("button", name="Create subscription").click()
+        assert "at least one event type" in page.locator("#events-error").inner_text()
+        page.get_by_label("model.created", exact=True).check()
+        page.get_by_label("model.updated", exact=True).check()
+        page.get_by_role("button", name="Create subscription").click()
+        secret = page.locator("#new-secret").input_value()
+        assert secret.startswith("whsec_")
+        page.get_by_role("button", name="Copy").click()
+        assert page.evaluate("navigator.clipboard.readText()") == secret
+        webhook_id = page.locator("#h-secret .mono").inner_text()
+        shoot(page, screenshots, "webhooks")
+        receiver.secret = secret
+        create_model(live)  # a catalog change: delivered to the receiver
+        with api(live, "admin") as client:
+            attempts = poll(
+                lambda: client.get(f"/admin/v1/webhooks/{webhook_id}/attempts").json()["data"],
+                lambda found: len(found) > 0,
+            )
+        assert attempts, "nothing was delivered"
+        assert attempts[0]["status"] == "delivered", attempts
+        page.get_by_role("link", name=receiver.url, exact=True).click()
+        page.wait_for_url(f"**/console/webhooks/{webhook_id}")
+        table = page.locator("table", has_text="Latency").inner_text()
+        assert "delivered" in table
+        assert "model.created" in table
+        assert "200" in table
+        # Replay from the revision delivered: the receiver gets the same message again.
+        page.get_by_label("From revision").fill(str(attempts[0]["catalog_revision"]))
+        page.get_by_role("button", name="Replay").click()
+        assert "Delivering again" in page.get_by_role("status").inner_text()
+        assert until(lambda: len(receiver.received) >= 2)
+        assert receiver.received[1].webhook_id == receiver.received[0].webhook_id
+        page.reload()
+        assert serious_violations(page) == []
+        shoot(page, screenshots, "webhook")
+        page.get_by_role("button", name="Pause").click()
+        page.wait_for_url(f"**/console/webhooks/{webhook_id}")
+        assert page.get_by_test_id("status").inner_text() == "paused"
+        page.get_by_role("link", name="Delete", exact=True).click()
+        page.wait_for_url(f"**/console/webhooks/{webhook_id}/delete")
+        assert serious_violations(page) == []
+        shoot(page, screenshots, "webhook-delete")
+        page.get_by_role("button", name="Delete subscription").click()
+        page.wait_for_url("**/console/webhooks")
+        assert receiver.url not in page.content()
+    finally:
+        receiver.stop()
+
+
 # Every page of the console, as an admin sees it.
 PAGES = {
     "catalog": "/console/models",
@@ -335,6 +473,8 @@ PAGES = {
     "archive-o3": "/console/models/o3/archive",
     "audit": "/console/audit",
     "tokens-list": "/console/tokens",
+    "imports": "/console/imports",
+    "webhooks-list": "/console/webhooks",
     "health": "/console/health",
 }
 
@@ -342,18 +482,10 @@ PAGES = {
 def test_every_page_has_no_serious_accessibility_violations(
     new_context: Any, live: Live, screenshots: Path
 ) -> None:
-    from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
-
-    axe = Axe()
     found: dict[str, list[str]] = {}
 
     def check(page: Any, name: str) -> None:
-        results = axe.run(page, options={"resultTypes": ["violations"]})
-        bad = [
-            f"{v['id']} ({v['impact']}): {v['help']}"
-            for v in results.response["violations"]
-            if v["impact"] in ("serious", "critical")
-        ]
+        bad = serious_violations(page)
         if bad:
             found[name] = bad
 

@@ -9,9 +9,11 @@ from fastapi.staticfiles import StaticFiles
 
 def install(app: FastAPI) -> None:
     """Serve the console on `app` at /console (its pages, error pages and static files)."""
-    from modelreg.console import pages
+    from modelreg.console import import_pages, pages, webhook_pages
 
     app.include_router(pages.router)
+    app.include_router(import_pages.router)
+    app.include_router(webhook_pages.router)
     app.mount(
         "/console/static",
         StaticFiles(packages=[("modelreg.console", "static")]),

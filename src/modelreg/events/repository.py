@@ -84,6 +84,35 @@ async def attempts(
     return (await session.scalars(query.order_by(WebhookAttempt.id).limit(limit))).all()
 
 
+async def recent_attempts(
+    session: AsyncSession, subscription_id: str, limit: int
+) -> Sequence[WebhookAttempt]:
+    """The latest attempts of a subscription, newest first."""
+    query = (
+        select(WebhookAttempt)
+        .where(WebhookAttempt.subscription_id == subscription_id)
+        .order_by(WebhookAttempt.id.desc())
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def last_attempts(session: AsyncSession) -> dict[str, WebhookAttempt]:
+    """Each subscription's latest attempt (one index probe per subscription)."""
+    latest = (
+        select(WebhookAttempt.id)
+        .where(WebhookAttempt.subscription_id == WebhookSubscription.id)
+        .order_by(WebhookAttempt.id.desc())
+        .limit(1)
+        .correlate(WebhookSubscription)
+        .scalar_subquery()
+    )
+    query = select(WebhookAttempt).where(
+        WebhookAttempt.id.in_(select(latest).select_from(WebhookSubscription))
+    )
+    return {a.subscription_id: a for a in (await session.scalars(query)).all()}
+
+
 async def count_failing(session: AsyncSession) -> int:
     query = select(func.count()).where(WebhookSubscription.failing_since.is_not(None))
     return int((await session.execute(query)).scalar_one())

@@ -139,3 +139,16 @@ async def attempts(
 ) -> Sequence[WebhookAttempt]:
     await get_subscription(session, subscription_id)
     return await repository.attempts(session, subscription_id, after_id=after_id, limit=limit)
+
+
+async def recent_attempts(
+    session: AsyncSession, subscription_id: str, *, limit: int
+) -> Sequence[WebhookAttempt]:
+    """The latest delivery attempts of a subscription, newest first."""
+    await get_subscription(session, subscription_id)
+    return await repository.recent_attempts(session, subscription_id, limit)
+
+
+async def last_attempts(session: AsyncSession) -> dict[str, WebhookAttempt]:
+    """Each subscription's latest delivery attempt, by subscription id."""
+    return await repository.last_attempts(session)

@@ -3,8 +3,6 @@ read it, apply it (a stale plan: 409)."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -13,23 +11,13 @@ from starlette.concurrency import run_in_threadpool
 
 from modelreg.auth.dependencies import Editor, Viewer, actor_for
 from modelreg.db.session import Session
-from modelreg.exceptions import ModelRegError, NotFound
-from modelreg.imports import repository, service
-from modelreg.imports.exceptions import SourceUnreadable
+from modelreg.imports import service
 from modelreg.imports.models import ImportPlan
 from modelreg.imports.plan import has_changes
-from modelreg.imports.sources import MAX_SOURCE_BYTES, SourceName, read_bytes
+from modelreg.imports.sources import SourceName, read_bytes, within_limit
 from modelreg.responses import ExactJSONResponse, ExactJSONRoute
 
 router = APIRouter(prefix="/admin/v1/imports", tags=["admin: imports"], route_class=ExactJSONRoute)
-
-
-class PlanApplied(ModelRegError):
-    status_code = 409
-    code = "plan_applied"
-
-    def __init__(self, plan_id: str):
-        super().__init__(f"import plan {plan_id!r} is applied already; make a new plan")
 
 
 class ApplyRequest(BaseModel):
@@ -68,34 +56,24 @@ async def create_plan(
     if url is not None:
         body = await run_in_threadpool(read_bytes, url=url)
     else:
-        body = await request.body()
-        if len(body) > MAX_SOURCE_BYTES:
-            raise SourceUnreadable(f"larger than {MAX_SOURCE_BYTES} bytes")
-    plan = await service.plan(db, source, body, providers=provider, only=only, origin=url)
-    row = ImportPlan(
-        id=uuid.uuid4().hex,
-        source=source.value,
-        created_at=datetime.now(UTC),
+        body = within_limit(await request.body())
+    row = await service.make_kept_plan(
+        db,
+        source,
+        body,
         created_by=actor_for(principal, request).name,
-        catalog_revision=plan["revision"],
-        plan=plan,
+        providers=provider,
+        only=only,
+        origin=url,
     )
-    await repository.add_plan(db, row)
     return ExactJSONResponse(
         plan_view(row), status_code=201, headers={"Location": f"/admin/v1/imports/{row.id}"}
     )
 
 
-async def _plan(db: Any, plan_id: str, *, for_update: bool = False) -> ImportPlan:
-    row = await repository.get_plan(db, plan_id, for_update=for_update)
-    if row is None:
-        raise NotFound(f"no import plan {plan_id!r}")
-    return row
-
-
 @router.get("/{plan_id}", response_class=ExactJSONResponse)
 async def get_plan(plan_id: str, principal: Viewer, db: Session) -> ExactJSONResponse:
-    return ExactJSONResponse(plan_view(await _plan(db, plan_id)))
+    return ExactJSONResponse(plan_view(await service.kept_plan(db, plan_id)))
 
 
 @router.post("/{plan_id}/apply", response_class=ExactJSONResponse)
@@ -104,19 +82,13 @@ async def apply_plan(
 ) -> ExactJSONResponse:
     """Apply exactly that plan, all or nothing: 409 `stale_plan` when a model it touches changed
     since (naming them), 409 `large_changes` unless `allow_large_changes`."""
-    row = await _plan(db, plan_id, for_update=True)
-    if row.applied_at is not None:
-        raise PlanApplied(plan_id)
     actor = actor_for(principal, request)
-    counts = await service.apply(
+    row, counts = await service.apply_kept_plan(
         db,
-        row.plan,
+        plan_id,
         reason=body.reason,
         allow_large_changes=body.allow_large_changes,
         request_id=actor.request_id,
         applied_by=actor.name,
     )
-    row.applied_at = datetime.now(UTC)
-    row.applied_by = actor.name
-    await db.flush()
     return ExactJSONResponse({**plan_view(row), "applied": counts})

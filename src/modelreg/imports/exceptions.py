@@ -4,7 +4,8 @@ ModelRegError
 ├── SourceUnreadable        422 source_unreadable   (no file, no JSON, not the format)
 ├── PlanInvalid             422 plan_invalid        (a plan file that is not a plan)
 ├── StalePlan               409 stale_plan          (a model it touches changed since)
-└── LargeChanges            409 large_changes       (a guardrail; --allow-large-changes)
+├── LargeChanges            409 large_changes       (a guardrail; --allow-large-changes)
+└── PlanApplied             409 plan_applied        (a kept plan applied already)
 """
 
 from __future__ import annotations
@@ -49,3 +50,11 @@ class LargeChanges(ModelRegError):
             + "; ".join(reasons),
             reasons=reasons,
         )
+
+
+class PlanApplied(ModelRegError):
+    status_code = 409
+    code = "plan_applied"
+
+    def __init__(self, plan_id: str):
+        super().__init__(f"import plan {plan_id!r} is applied already; make a new plan")

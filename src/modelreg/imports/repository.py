@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -54,6 +56,14 @@ async def lock_versions(session: AsyncSession, ids: Collection[str]) -> dict[str
     return {r.id: r.version for r in result}
 
 
+async def versions(session: AsyncSession, ids: Collection[str]) -> dict[str, int]:
+    """The current version of each of `ids` that exists (no lock)."""
+    if not ids:
+        return {}
+    result = await session.execute(select(Model.id, Model.version).where(Model.id.in_(ids)))
+    return {r.id: r.version for r in result}
+
+
 async def add_plan(session: AsyncSession, plan: ImportPlan) -> None:
     session.add(plan)
     await session.flush()
@@ -66,6 +76,51 @@ async def get_plan(
     if for_update:
         query = query.with_for_update()
     return (await session.execute(query)).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class PlanListing:
+    """A kept plan without its groups: who made it, when, at which revision, its counts."""
+
+    id: str
+    source: str
+    created_at: datetime
+    created_by: str
+    catalog_revision: int
+    applied_at: datetime | None
+    applied_by: str | None
+    summary: dict[str, int]
+
+
+async def recent_plans(session: AsyncSession, limit: int) -> list[PlanListing]:
+    """The kept plans, newest first (their groups are not read)."""
+    result = await session.execute(
+        select(
+            ImportPlan.id,
+            ImportPlan.source,
+            ImportPlan.created_at,
+            ImportPlan.created_by,
+            ImportPlan.catalog_revision,
+            ImportPlan.applied_at,
+            ImportPlan.applied_by,
+            ImportPlan.plan["summary"].label("summary"),
+        )
+        .order_by(ImportPlan.created_at.desc(), ImportPlan.id)
+        .limit(limit)
+    )
+    return [
+        PlanListing(
+            id=r.id,
+            source=r.source,
+            created_at=r.created_at,
+            created_by=r.created_by,
+            catalog_revision=r.catalog_revision,
+            applied_at=r.applied_at,
+            applied_by=r.applied_by,
+            summary=dict(r.summary) if isinstance(r.summary, dict) else {},
+        )
+        for r in result
+    ]
 
 
 async def try_sync_lock(conn: AsyncConnection, key: int) -> bool:

@@ -10,7 +10,9 @@ they are allowed.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,8 +24,10 @@ from modelreg.catalog import service as catalog
 from modelreg.catalog import transitions
 from modelreg.catalog.schemas import ModelCreate
 from modelreg.config import get_settings
+from modelreg.exceptions import NotFound
 from modelreg.imports import repository
-from modelreg.imports.exceptions import LargeChanges, PlanInvalid, StalePlan
+from modelreg.imports.exceptions import LargeChanges, PlanApplied, PlanInvalid, StalePlan
+from modelreg.imports.models import ImportPlan
 from modelreg.imports.plan import ACTIONS, GROUPS, PLAN_FORMAT, make_plan
 from modelreg.imports.sources import SourceName, parse
 from modelreg.lifecycle.states import LifecycleAction
@@ -93,6 +97,37 @@ def large_changes(
     return reasons
 
 
+async def stale_models(
+    session: AsyncSession, document: Mapping[str, Any], *, lock: bool = False
+) -> list[str]:
+    """The models the plan touches that changed since it was made (a model it would add that
+    exists now counts); with `lock`, their rows stay locked until the transaction ends."""
+    expected: dict[str, int] = {}
+    for group in ("change", "deprecate", "vanished"):
+        for item in document.get(group, []):
+            expected.setdefault(item["id"], item["version"])
+    added = [item["id"] for item in document.get("add", [])]
+    ids = [*expected, *added]
+    if lock:
+        current = await repository.lock_versions(session, ids)
+    else:
+        current = await repository.versions(session, ids)
+    return sorted(
+        {model_id for model_id, version in expected.items() if current.get(model_id) != version}
+        | {model_id for model_id in added if model_id in current}
+    )
+
+
+def guardrails(document: Mapping[str, Any]) -> list[str]:
+    """What in the plan needs allowing, by the configured thresholds (empty: nothing)."""
+    settings = get_settings().imports
+    return large_changes(
+        document,
+        max_price_change_pct=settings.max_price_change_pct,
+        max_vanished=settings.max_vanished,
+    )
+
+
 async def apply(
     session: AsyncSession,
     document: Any,
@@ -106,26 +141,12 @@ async def apply(
     document = check_plan(document)
     source = SourceName(document["source"])
     actor = Actor(name=f"import:{source.value}", request_id=request_id)
-    settings = get_settings().imports
     if not allow_large_changes:
-        reasons = large_changes(
-            document,
-            max_price_change_pct=settings.max_price_change_pct,
-            max_vanished=settings.max_vanished,
-        )
+        reasons = guardrails(document)
         if reasons:
             raise LargeChanges(reasons)
 
-    expected: dict[str, int] = {}
-    for group in ("change", "deprecate", "vanished"):
-        for item in document[group]:
-            expected.setdefault(item["id"], item["version"])
-    added = [item["id"] for item in document["add"]]
-    current = await repository.lock_versions(session, [*expected, *added])
-    stale = sorted(
-        {model_id for model_id, version in expected.items() if current.get(model_id) != version}
-        | {model_id for model_id in added if model_id in current}
-    )
+    stale = await stale_models(session, document, lock=True)
     if stale:
         raise StalePlan(stale)
 
@@ -179,3 +200,70 @@ async def apply(
             },
         )
     return counts
+
+
+# --------------------------------------------------------------------------------------------
+# Kept plans (`import_plans`): made through the admin API or the console, applied once.
+
+
+async def make_kept_plan(
+    session: AsyncSession,
+    source: SourceName,
+    body: bytes,
+    *,
+    created_by: str,
+    providers: Collection[str] = (),
+    only: Collection[str] = (),
+    origin: str | None = None,
+) -> ImportPlan:
+    """Plan an import of `body` and keep the plan with an id and the revision it was made at."""
+    document = await plan(session, source, body, providers=providers, only=only, origin=origin)
+    row = ImportPlan(
+        id=uuid.uuid4().hex,
+        source=source.value,
+        created_at=datetime.now(UTC),
+        created_by=created_by,
+        catalog_revision=document["revision"],
+        plan=document,
+    )
+    await repository.add_plan(session, row)
+    return row
+
+
+async def kept_plan(session: AsyncSession, plan_id: str, *, for_update: bool = False) -> ImportPlan:
+    row = await repository.get_plan(session, plan_id, for_update=for_update)
+    if row is None:
+        raise NotFound(f"no import plan {plan_id!r}")
+    return row
+
+
+async def recent_plans(session: AsyncSession, limit: int = 20) -> list[repository.PlanListing]:
+    """The kept plans, newest first, with their counts (not their groups)."""
+    return await repository.recent_plans(session, limit)
+
+
+async def apply_kept_plan(
+    session: AsyncSession,
+    plan_id: str,
+    *,
+    reason: str,
+    allow_large_changes: bool = False,
+    request_id: str | None = None,
+    applied_by: str,
+) -> tuple[ImportPlan, dict[str, int]]:
+    """Apply a kept plan once (`apply`), and mark it applied by `applied_by`."""
+    row = await kept_plan(session, plan_id, for_update=True)
+    if row.applied_at is not None:
+        raise PlanApplied(plan_id)
+    counts = await apply(
+        session,
+        row.plan,
+        reason=reason,
+        allow_large_changes=allow_large_changes,
+        request_id=request_id,
+        applied_by=applied_by,
+    )
+    row.applied_at = datetime.now(UTC)
+    row.applied_by = applied_by
+    await session.flush()
+    return row, counts

@@ -88,6 +88,13 @@ class Unmappable(Exception):
     """An entry that cannot be mapped, with the reason."""
 
 
+def within_limit(body: bytes) -> bytes:
+    """An uploaded document, refused when it is larger than a source may be."""
+    if len(body) > MAX_SOURCE_BYTES:
+        raise SourceUnreadable(f"larger than {MAX_SOURCE_BYTES} bytes")
+    return body
+
+
 def read_bytes(*, file: str | None = None, url: str | None = None) -> bytes:
     """The source document, from a file or an http(s) URL (exactly one of them)."""
     if (file is None) == (url is None):
