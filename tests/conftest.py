@@ -49,7 +49,7 @@ def pg(request: pytest.FixtureRequest) -> Iterator[PgServer]:
     for scratch in _scratch_dir():
         server = PgServer.from_environment(scratch)
         yield server
-        if request.session.testsfailed:
+        if request.session.testsfailed and server.log is not None:
             free = shutil.disk_usage(scratch).free / 2**30
             request.config.stash[_SERVER_LOG] = [
                 f"(free space where the server keeps its data: {free:.1f} GiB)",

@@ -241,3 +241,24 @@ def test_the_console_can_be_turned_off(console_url: URL) -> None:
         assert client.get("/console/sign-in").status_code == 404
         assert client.get("/console/static/console.css").status_code == 404
         assert client.get("/v1/models").status_code == 200
+
+
+def test_the_audit_filter_offers_the_import_webhook_and_sunset_actions(
+    fresh: TestClient, console_url: URL
+) -> None:
+    sign_in(fresh, issue_token(console_url, Role.VIEWER, name="filter-check"))
+    page = fresh.get("/console/audit")
+    assert page.status_code == 200
+    for action in (
+        "archive",
+        "catalog.imported",
+        "import.sync",
+        "sunset_approaching",
+        "webhook_create",
+        "webhook_replay",
+        "token_create",
+    ):
+        assert f"<option>{action}</option>" in page.text, action
+    filtered = fresh.get("/console/audit", params={"action": "token_create"})
+    assert filtered.status_code == 200
+    assert "filter-check" in filtered.text

@@ -44,6 +44,7 @@ from modelreg.console.views import (
     pretty_json,
 )
 from modelreg.db.session import Session
+from modelreg.events.types import SUNSET_APPROACHING_ACTION
 from modelreg.exceptions import ModelRegError, ValidationFailed, error_path
 from modelreg.lifecycle.states import LifecycleAction, LifecycleState, state_of
 from modelreg.listing import CapabilityMatch, ListParams, SortKey, SortOrder
@@ -841,8 +842,16 @@ async def audit_log(request: Request, db: Session, user: User) -> Response:
             "update",
             "revert",
             "import",
+            "catalog.imported",
+            "import.sync",
+            SUNSET_APPROACHING_ACTION,
+            "seed",
             "token_create",
             "token_revoke",
+            "webhook_create",
+            "webhook_update",
+            "webhook_delete",
+            "webhook_replay",
         ],
         next_link=_query(chosen, after=page[-1].id) if more and page else None,
         first_link=_query(chosen) if after is not None else None,
