@@ -227,27 +227,17 @@ async def apply_plan(request: Request, db: Session, user: User, plan_id: str) ->
         "reason": form.get("reason").strip(),
         "allow_large_changes": form.get("allow_large_changes") == "on",
     }
-    if not values["reason"]:
+    reason_error = (
+        "say why (it goes into the audit log)"
+        if not values["reason"]
+        else "at most 2000 characters"
+        if len(values["reason"]) > 2000
+        else None
+    )
+    if reason_error is not None:
         row = await service.kept_plan(db, plan_id)
         return await _review(
-            request,
-            db,
-            user,
-            row,
-            values=values,
-            errors={"reason": "say why (it goes into the audit log)"},
-            status_code=422,
-        )
-    if len(values["reason"]) > 2000:
-        row = await service.kept_plan(db, plan_id)
-        return await _review(
-            request,
-            db,
-            user,
-            row,
-            values=values,
-            errors={"reason": "at most 2000 characters"},
-            status_code=422,
+            request, db, user, row, values=values, errors={"reason": reason_error}, status_code=422
         )
     by = actor(user, request)
     try:

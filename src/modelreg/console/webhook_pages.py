@@ -157,24 +157,25 @@ def _back(form_value: str, webhook_id: str) -> str:
     return "/console/webhooks" if form_value == "list" else f"/console/webhooks/{webhook_id}"
 
 
-@router.post("/webhooks/{webhook_id}/pause")
-async def pause_webhook(request: Request, db: Session, user: User, webhook_id: str) -> Response:
+async def _set_active(
+    request: Request, db: AsyncSession, user: SignedIn, webhook_id: str, active: bool
+) -> Response:
     needs(user, Role.ADMIN)
     form = await posted(request, user)
     await service.patch_subscription(
-        db, webhook_id, WebhookPatch(active=False), actor(user, request)
+        db, webhook_id, WebhookPatch(active=active), actor(user, request)
     )
     return redirect(_back(form.get("back"), webhook_id))
+
+
+@router.post("/webhooks/{webhook_id}/pause")
+async def pause_webhook(request: Request, db: Session, user: User, webhook_id: str) -> Response:
+    return await _set_active(request, db, user, webhook_id, active=False)
 
 
 @router.post("/webhooks/{webhook_id}/resume")
 async def resume_webhook(request: Request, db: Session, user: User, webhook_id: str) -> Response:
-    needs(user, Role.ADMIN)
-    form = await posted(request, user)
-    await service.patch_subscription(
-        db, webhook_id, WebhookPatch(active=True), actor(user, request)
-    )
-    return redirect(_back(form.get("back"), webhook_id))
+    return await _set_active(request, db, user, webhook_id, active=True)
 
 
 @router.get("/webhooks/{webhook_id}/delete", response_class=HTMLResponse)
