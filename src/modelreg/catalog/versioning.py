@@ -62,9 +62,8 @@ async def record_model_change(
     reason: str | None,
 ) -> None:
     """Record the change that brought `model` to its current version."""
-    await record_changes(
-        session, actor=actor, reason=reason, changes=[model_change(model, action=action, before=before)]
-    )
+    change = model_change(model, action=action, before=before)
+    await record_changes(session, actor=actor, reason=reason, changes=[change])
 
 
 async def record_model_changes(

@@ -4,10 +4,11 @@ Apply goes through the catalog's own services (create, patch, mark-legacy), so e
 validated and recorded (its audit event, its model version and its own catalog revision) with
 the actor `import:<source>` and the reason, in the caller's transaction. The changes of
 existing models are patched together (`patch_models`: one row lock statement, the updates and
-their records written in a few statements), which keeps a large plan's apply short. It refuses, changing nothing, when a model the plan touches
-changed since the plan was made (the plan records each model's version), and when the plan
-makes large changes (a price change above the threshold, too many vanished models) unless
-they are allowed.
+their records written in a few statements), which keeps a large plan's apply short.
+
+It refuses, changing nothing, when a model the plan touches changed since the plan was made
+(the plan records each model's version), and when the plan makes large changes (a price change
+above the threshold, too many vanished models) unless they are allowed.
 """
 
 from __future__ import annotations
