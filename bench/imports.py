@@ -2,11 +2,16 @@
 
 1. The exports (`/v1/export/litellm`, `/v1/export/litellm-config`, `/v1/export/openrouter`) of a
    2,000-model catalog under wrk, against the bare ASGI app (`minimal_app.py`) sending the same
-   recorded bytes: the ratio of requests per second (target: at least 0.8x).
+   recorded bytes: `--repeats` runs per export and server, the two servers alternating; the
+   medians and the ratio of the medians of requests per second (target: at least 0.8x).
 2. Planning a 5,000-entry LiteLLM map against that catalog (target: < 2 s): the map is the
    catalog's own LiteLLM export with 500 prices raised by 10 %, plus new chat models, embedding
-   entries and provider-prefixed duplicates up to 5,000 entries. Median of 3 plans.
-3. Applying 500 changes (target: < 5 s): that plan's 500 price changes, in one transaction.
+   entries and provider-prefixed duplicates up to 5,000 entries.
+3. Applying 500 changes (target: < 5 s): that plan's 500 price changes, in one transaction,
+   committed.
+
+Steps 2 and 3 run `--repeats` times (medians): each round raises the same 500 prices by another
+10 %, so that every plan has 500 changes against the catalog the last apply left.
 
     .venv/bin/python bench/imports.py                     # embedded PostgreSQL
     .venv/bin/python bench/imports.py --database-url postgresql://postgres@127.0.0.1:5432/postgres
@@ -14,12 +19,10 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -33,11 +36,15 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 import catalog_data
 import harness
-from harness import BENCH_DIR, Server, fmt, fmt_ratio, log, table
+from harness import BENCH_DIR, Report, Server, Target, fmt, fmt_ratio, log
 from modelreg.db import jsonb
 from modelreg.db.engine import async_engine
 from modelreg.imports import service
 from modelreg.imports.sources import SourceName
+
+TARGET_RATIO = 0.8
+TARGET_PLAN_S = 2.0
+TARGET_APPLY_S = 5.0
 
 EXPORTS = {
     "litellm": "/v1/export/litellm",
@@ -59,10 +66,36 @@ def _start(name: str, argv: list[str], port: int, env: dict[str, str], workdir: 
     return server
 
 
+def export_row(
+    name: str,
+    size: int,
+    modelreg: Sequence[harness.WrkResult],
+    minimal: Sequence[harness.WrkResult],
+) -> dict[str, Any]:
+    """One export's figures: every run, the medians and the ratio of the medians."""
+    modelreg_rps = harness.median([r.requests_per_s for r in modelreg])
+    minimal_rps = harness.median([r.requests_per_s for r in minimal])
+    return {
+        "export": name,
+        "bytes": size,
+        "modelreg_rps": modelreg_rps,
+        "minimal_rps": minimal_rps,
+        "ratio": harness.ratio(modelreg_rps, minimal_rps),
+        "modelreg_p99_ms": harness.median([r.p99_ms for r in modelreg]),
+        "minimal_p99_ms": harness.median([r.p99_ms for r in minimal]),
+        "errors": sum(r.errors for r in (*modelreg, *minimal)),
+        "runs": {
+            "modelreg": [r.as_dict() for r in modelreg],
+            "minimal": [r.as_dict() for r in minimal],
+        },
+    }
+
+
 def bench_exports(
-    url: URL, workdir: Path, *, connections: int, duration_s: float
+    url: URL, workdir: Path, *, connections: int, duration_s: float, repeats: int
 ) -> tuple[bytes, list[dict[str, Any]]]:
-    """wrk on each export, modelreg against the minimal app; and the LiteLLM export's bytes."""
+    """wrk on each export, `repeats` runs per server, modelreg and the minimal app alternating;
+    and the LiteLLM export's bytes."""
     port = harness.free_port()
     modelreg = _start(
         "modelreg",
@@ -105,27 +138,17 @@ def bench_exports(
         rows = []
         for name, path in EXPORTS.items():
             size = len(base64.b64decode(recorded[path]["body_b64"]))
-            results = {}
-            for server in (modelreg, minimal):
-                target = f"http://{harness.LOOPBACK}:{server.port}{path}"
-                results[server.name] = harness.run_wrk(
-                    target, connections=connections, duration_s=duration_s
-                )
-                log(f"{name} on {server.name}: {results[server.name].requests_per_s:,.0f} req/s")
-            rows.append(
-                {
-                    "export": name,
-                    "bytes": size,
-                    "modelreg_rps": results["modelreg"].requests_per_s,
-                    "minimal_rps": results["minimal"].requests_per_s,
-                    "modelreg_p99_ms": results["modelreg"].p99_ms,
-                    "minimal_p99_ms": results["minimal"].p99_ms,
-                    "errors": results["modelreg"].errors + results["minimal"].errors,
-                    "ratio": harness.ratio(
-                        results["modelreg"].requests_per_s, results["minimal"].requests_per_s
-                    ),
-                }
-            )
+            runs: dict[str, list[harness.WrkResult]] = {modelreg.name: [], minimal.name: []}
+            for run in range(repeats):
+                for server in (modelreg, minimal):  # alternating: drift hits both alike
+                    target = f"http://{harness.LOOPBACK}:{server.port}{path}"
+                    result = harness.run_wrk(target, connections=connections, duration_s=duration_s)
+                    runs[server.name].append(result)
+                    log(
+                        f"{name} on {server.name}, run {run + 1}/{repeats}:"
+                        f" {result.requests_per_s:,.0f} req/s"
+                    )
+            rows.append(export_row(name, size, runs[modelreg.name], runs[minimal.name]))
         return base64.b64decode(recorded[EXPORTS["litellm"]]["body_b64"]), rows
     finally:
         if minimal is not None:
@@ -133,9 +156,11 @@ def bench_exports(
         modelreg.stop()
 
 
-def upstream_map(exported: bytes, *, entries: int, changes: int) -> bytes:
-    """The catalog's LiteLLM export with `changes` prices raised by 10 %, grown to `entries`
-    entries with new chat models, embeddings and provider-prefixed duplicates."""
+def upstream_map(
+    exported: bytes, *, entries: int, changes: int, factor: Decimal = Decimal("1.1")
+) -> bytes:
+    """The catalog's LiteLLM export with `changes` prices multiplied by `factor`, grown to
+    `entries` entries with new chat models, embeddings and provider-prefixed duplicates."""
     cost_map: dict[str, Any] = jsonb.loads(exported)
     changed = 0
     for entry in cost_map.values():
@@ -143,7 +168,7 @@ def upstream_map(exported: bytes, *, entries: int, changes: int) -> bytes:
             break
         if "deprecation_date" in entry or entry["input_cost_per_token"] == 0:
             continue
-        entry["input_cost_per_token"] = entry["input_cost_per_token"] * Decimal("1.1")
+        entry["input_cost_per_token"] = entry["input_cost_per_token"] * factor
         changed += 1
     originals = list(cost_map.items())
     index = 0
@@ -167,108 +192,173 @@ def upstream_map(exported: bytes, *, entries: int, changes: int) -> bytes:
     return jsonb.dumps(cost_map).encode()
 
 
-async def bench_plan_apply(url: URL, body: bytes, *, repeats: int) -> dict[str, Any]:
+async def bench_plan_apply(
+    url: URL, exported: bytes, *, entries: int, changes: int, repeats: int
+) -> dict[str, Any]:
+    """`repeats` rounds of planning a map with `changes` prices 10 % above the catalog's and
+    applying the plan's changes (its adds left out), each apply committed."""
     engine = async_engine(url)
     factory = async_sessionmaker(engine, expire_on_commit=False)
     try:
-        seconds = []
-        plan: dict[str, Any] = {}
-        for _ in range(repeats):
+        plan_s: list[float] = []
+        apply_s: list[float] = []
+        summaries: list[dict[str, int]] = []
+        applied: list[dict[str, int]] = []
+        for round_ in range(repeats):
+            factor = Decimal("1.1") ** (round_ + 1)
+            body = upstream_map(exported, entries=entries, changes=changes, factor=factor)
             async with factory() as session, session.begin():
                 started = time.perf_counter()
                 plan = await service.plan(session, SourceName.LITELLM, body)
-                seconds.append(time.perf_counter() - started)
-        summary = dict(plan["summary"])
-        to_apply = {**plan, "add": []}  # the changes only
-        async with factory() as session:
-            started = time.perf_counter()
-            async with session.begin():
-                counts = await service.apply(
-                    session, jsonb.loads(jsonb.dumps(to_apply)), reason="bench"
-                )
-            applied_s = time.perf_counter() - started
+                plan_s.append(time.perf_counter() - started)
+            summaries.append(dict(plan["summary"]))
+            to_apply = jsonb.loads(jsonb.dumps({**plan, "add": []}))  # the changes only
+            async with factory() as session:
+                started = time.perf_counter()
+                async with session.begin():
+                    counts = await service.apply(session, to_apply, reason="bench")
+                apply_s.append(time.perf_counter() - started)
+            applied.append(counts)
+            log(
+                f"round {round_ + 1}/{repeats}: plan {plan_s[-1]:.3f} s,"
+                f" apply {counts['change']} changes {apply_s[-1]:.3f} s"
+            )
         return {
-            "plan_s": seconds,
-            "plan_median_s": statistics.median(seconds),
-            "summary": summary,
-            "applied": counts,
-            "apply_s": applied_s,
+            "plan_s": plan_s,
+            "plan_median_s": harness.median(plan_s),
+            "summary": summaries[0],
+            "summaries": summaries,
+            "applied": applied,
+            "apply_s": apply_s,
+            "apply_median_s": harness.median(apply_s),
         }
     finally:
         await engine.dispose()
 
 
-def render(exports: Sequence[dict[str, Any]], planned: dict[str, Any], args: Any) -> str:
-    lines = [
-        f"catalog {args.models:,} models; LiteLLM map {args.entries:,} entries;"
-        f" wrk {args.connections} connections, {args.duration:.0f} s per run",
-        "",
-        table(
-            ["export", "bytes", "modelreg req/s", "minimal req/s", "ratio", "p99 ms (modelreg)"],
-            [
-                [
-                    r["export"],
-                    f"{r['bytes']:,}",
-                    f"{r['modelreg_rps']:,.0f}",
-                    f"{r['minimal_rps']:,.0f}",
-                    fmt_ratio(r["ratio"]),
-                    fmt(r["modelreg_p99_ms"]),
-                ]
-                for r in exports
-            ],
-        ),
-        "",
-        table(
-            ["step", "seconds", "target"],
-            [
-                [
-                    f"plan ({', '.join(f'{n} {g}' for g, n in planned['summary'].items())})",
-                    f"{planned['plan_median_s']:.3f} (runs: "
-                    + ", ".join(f"{s:.3f}" for s in planned["plan_s"])
-                    + ")",
-                    "< 2 s",
-                ],
-                [
-                    f"apply {planned['applied']['change']} changes",
-                    f"{planned['apply_s']:.3f}",
-                    "< 5 s",
-                ],
-            ],
+def _runs(values: Sequence[float]) -> str:
+    return ", ".join(f"{v:.3f}" for v in values)
+
+
+def targets(exports: Sequence[dict[str, Any]], planned: dict[str, Any]) -> list[Target]:
+    out = [
+        Target(
+            f"{r['export']}: modelreg req/s ≥ {TARGET_RATIO}x minimal (ratio of medians)",
+            fmt_ratio(r["ratio"]),
+            None if r["ratio"] is None else r["ratio"] >= TARGET_RATIO,
+        )
+        for r in exports
+    ]
+    plan_s = planned["plan_median_s"]
+    apply_s = planned["apply_median_s"]
+    out += [
+        Target(f"plan < {TARGET_PLAN_S:g} s (median)", f"{plan_s:.3f} s", plan_s < TARGET_PLAN_S),
+        Target(
+            f"apply {planned['applied'][0]['change']} changes < {TARGET_APPLY_S:g} s (median)",
+            f"{apply_s:.3f} s",
+            apply_s < TARGET_APPLY_S,
         ),
     ]
-    return "\n".join(lines)
+    return out
+
+
+def render(
+    exports: Sequence[dict[str, Any]], planned: dict[str, Any], args: Any, env: dict[str, Any]
+) -> Report:
+    report = Report("Imports and exports")
+    report.text(
+        f"Catalog {args.models:,} models; LiteLLM map {args.entries:,} entries. wrk"
+        f" {args.connections} connections, {args.duration:g} s per run, {args.repeats} run(s)"
+        f" per export and server, the servers alternating; every figure is the median over"
+        f" the runs. {env['cpus']} CPUs, Python {env['python']}. Load average"
+        f" {env['load_before']} before the run, {env['load_after']} after it."
+    )
+    report.section("Exports (requests/s, median)")
+    report.table(
+        ["export", "bytes", "modelreg req/s", "minimal req/s", "ratio", "p99 ms (modelreg)"],
+        [
+            [
+                r["export"],
+                f"{r['bytes']:,}",
+                harness.fmt_rate(r["modelreg_rps"]),
+                harness.fmt_rate(r["minimal_rps"]),
+                fmt_ratio(r["ratio"]),
+                fmt(r["modelreg_p99_ms"]),
+            ]
+            for r in exports
+        ],
+    )
+    summary = ", ".join(f"{n} {g}" for g, n in planned["summary"].items())
+    report.section("Plan and apply (seconds)")
+    report.table(
+        ["step", "median", "runs", "target"],
+        [
+            [
+                f"plan ({summary})",
+                f"{planned['plan_median_s']:.3f}",
+                _runs(planned["plan_s"]),
+                f"< {TARGET_PLAN_S:g} s",
+            ],
+            [
+                f"apply {planned['applied'][0]['change']} changes",
+                f"{planned['apply_median_s']:.3f}",
+                _runs(planned["apply_s"]),
+                f"< {TARGET_APPLY_S:g} s",
+            ],
+        ],
+    )
+    errors = sum(r["errors"] for r in exports)
+    report.notes([f"{errors:,} wrk errors (non-2xx/3xx or socket errors)"] if errors else [])
+    report.add_targets(targets(exports, planned))
+    return report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument("--models", type=int, default=2000)
-    parser.add_argument("--entries", type=int, default=5000)
-    parser.add_argument("--changes", type=int, default=500)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--duration", type=float, default=5.0)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--output", type=Path, default=None)
+    parser = harness.arguments(__doc__)
+    add = parser.add_argument
+    add("--models", type=int, default=2000, help="catalog size")
+    add("--entries", type=int, default=5000, help="entries of the LiteLLM map")
+    add("--changes", type=int, default=500, help="prices the map changes")
+    add("--connections", type=int, default=16, help="wrk connections")
+    add("--duration", type=float, default=5.0, help="seconds per wrk run")
+    add(
+        "--repeats",
+        type=int,
+        default=3,
+        help="wrk runs per export and server, and rounds of plan and apply (medians taken)",
+    )
     args = parser.parse_args(argv)
-    admin, env = harness.start(args.database_url)
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    admin, env = harness.start(args.database_url, wrk=harness.wrk_version())
     with (
         harness.fresh_database(admin, f"modelreg_bench_imports_{os.getpid()}") as url,
         tempfile.TemporaryDirectory(prefix="modelreg-bench-imports-") as workdir,
     ):
         catalog_data.load_catalog(url, args.models)
         exported, exports = bench_exports(
-            url, Path(workdir), connections=args.connections, duration_s=args.duration
+            url,
+            Path(workdir),
+            connections=args.connections,
+            duration_s=args.duration,
+            repeats=args.repeats,
         )
-        body = upstream_map(exported, entries=args.entries, changes=args.changes)
-        planned = asyncio.run(bench_plan_apply(url, body, repeats=args.repeats))
+        planned = asyncio.run(
+            bench_plan_apply(
+                url, exported, entries=args.entries, changes=args.changes, repeats=args.repeats
+            )
+        )
     env["load_after"] = harness.load_average()
-    print(render(exports, planned, args))
-    print(f"\nload average before {env['load_before']}, after {env['load_after']}")
-    if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        document = {"environment": env, "exports": exports, "plan_apply": planned}
-        args.output.write_text(json.dumps(document, indent=2, default=str))
-    return 0
+    document = {
+        "benchmark": "imports",
+        "settings": {
+            k: getattr(args, k)
+            for k in ("models", "entries", "changes", "connections", "duration", "repeats")
+        },
+        "exports": exports,
+        "plan_apply": planned,
+    }
+    return harness.finish(args, render(exports, planned, args, env), document, env)
 
 
 if __name__ == "__main__":

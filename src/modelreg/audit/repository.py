@@ -19,14 +19,15 @@ NOTIFY_CHANNEL = "modelreg_catalog"
 CURRENT_REVISION_SQL = "SELECT revision FROM catalog_state"
 
 
-async def bump_revision(session: AsyncSession) -> int:
-    """Next catalog revision. The single-row UPDATE also orders concurrent changes: revisions
-    are never reused."""
+async def bump_revision(session: AsyncSession, count: int = 1) -> int:
+    """Take the next `count` catalog revisions; the last of them. The single-row UPDATE also
+    orders concurrent changes: revisions are never reused."""
     result = await session.execute(
         text(
-            "UPDATE catalog_state SET revision = revision + 1, changed_at = now()"
+            "UPDATE catalog_state SET revision = revision + :count, changed_at = now()"
             " RETURNING revision"
-        )
+        ),
+        {"count": count},
     )
     return int(result.scalar_one())
 
@@ -107,14 +108,15 @@ async def last_unrecorded_revision(conn: AsyncConnection, after: int, until: int
     return None if gap is None else int(gap)
 
 
-async def add_event(session: AsyncSession, event: AuditEvent) -> AuditEvent:
-    session.add(event)
+async def add_events(session: AsyncSession, events: Sequence[AuditEvent]) -> None:
+    """Insert the events in order (one multi-row INSERT ... RETURNING for many); their ids
+    are set."""
+    session.add_all(events)
     await session.flush()
-    return event
 
 
-async def add_version(session: AsyncSession, version: ModelVersion) -> None:
-    session.add(version)
+async def add_versions(session: AsyncSession, versions: Sequence[ModelVersion]) -> None:
+    session.add_all(versions)
     await session.flush()
 
 

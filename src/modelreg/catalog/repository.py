@@ -48,6 +48,21 @@ async def get_for_update(session: AsyncSession, model_id: str) -> Model | None:
     return result.scalar_one_or_none()
 
 
+async def get_many_for_update(session: AsyncSession, model_ids: Sequence[str]) -> dict[str, Model]:
+    """The models of `model_ids` that exist, by id, row-locked (in id order, so that two such
+    writers never deadlock) until the transaction ends."""
+    if not model_ids:
+        return {}
+    result = await session.execute(
+        select(Model)
+        .where(Model.id.in_(sorted(set(model_ids))))
+        .order_by(Model.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {model.id: model for model in result.scalars()}
+
+
 # The key of the advisory lock over the replacement graph ("modelreg" in ASCII).
 REPLACEMENT_GRAPH_LOCK = 0x6D6F64656C726567
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelreg.audit import repository as audit_repository
 from modelreg.audit.schemas import Actor
+from modelreg.audit.service import Change
 from modelreg.catalog import repository
 from modelreg.catalog.credit_fill import fill_credits
 from modelreg.catalog.exceptions import (
@@ -31,7 +32,14 @@ from modelreg.catalog.meta import LEGACY_KEYS, ModelMeta
 from modelreg.catalog.models import Model
 from modelreg.catalog.replacements import check_legacy_info, check_replacement
 from modelreg.catalog.schemas import PATCHABLE, ModelCreate
-from modelreg.catalog.versioning import apply_state, model_state, next_version, record_model_change
+from modelreg.catalog.versioning import (
+    apply_state,
+    model_change,
+    model_state,
+    next_version,
+    record_model_change,
+    record_model_changes,
+)
 from modelreg.config import get_settings
 from modelreg.exceptions import NotFound, ValidationFailed, echo, error_path
 from modelreg.lifecycle.exceptions import ReplacementInUse
@@ -158,15 +166,8 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-async def patch_model(
-    session: AsyncSession,
-    model_id: str,
-    patch: Any,
-    actor: Actor,
-    *,
-    if_match: int | None,
-    reason: str | None,
-) -> Model:
+def _check_patch(patch: Any) -> dict[str, Any]:
+    """A merge patch's shape, before any row is read."""
     if not isinstance(patch, dict):
         raise ValidationFailed([{"path": "$", "message": "a merge patch must be a JSON object"}])
     unknown = sorted(set(patch) - PATCHABLE)
@@ -180,10 +181,19 @@ async def patch_model(
     for key in ("name", "provider", "is_available"):
         if key in patch and patch[key] is None:
             raise ValidationFailed([{"path": key, "message": "cannot be removed"}])
+    return patch
+
+
+def _sets_replacement(patch: dict[str, Any]) -> bool:
     meta_patch = patch.get("meta")
-    if isinstance(meta_patch, dict) and "legacyReplacementModelId" in meta_patch:
-        await repository.lock_replacement_graph(session)
-    model = await lock_model(session, model_id, if_match)
+    return isinstance(meta_patch, dict) and "legacyReplacementModelId" in meta_patch
+
+
+async def _apply_patch(
+    session: AsyncSession, model: Model, patch: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Patch the locked `model` in memory, the result validated as a whole and the next
+    version taken; its state before, or None when the patch changes nothing."""
     before = model_state(model)
     merged = merge_patch(
         {
@@ -197,26 +207,72 @@ async def patch_model(
     errors = _check_top_level(merged)
     if errors:
         raise ValidationFailed(errors)
+    meta_patch = patch.get("meta")
     touched = list(meta_patch) if isinstance(meta_patch, dict) else []
     # The current meta may be invalid, even not an object (a legacy row the mapping could not
     # make valid): only the patched result has to be valid.
     current = model.meta if isinstance(model.meta, dict) else None
     meta = validated_meta(merged.get("meta"), touched=touched, previous=current)
     if any(key in touched for key in LEGACY_KEYS):
-        await check_legacy_info(session, model_id, meta, before=current)
+        await check_legacy_info(session, model.id, meta, before=current)
     if model.is_archived and merged["is_available"] is True and not model.is_available:
-        raise ModelIsArchived(model_id, "making it available")
+        raise ModelIsArchived(model.id, "making it available")
     model.name = merged["name"]
     model.provider = merged["provider"]
     model.is_available = merged["is_available"]
     model.meta = meta
     if model_state(model) == before:
-        return model  # nothing changed: no new version, nothing to record
+        return None  # nothing changed: no new version, nothing to record
     next_version(model)
-    await record_model_change(
-        session, model, actor=actor, action="update", before=before, reason=reason
-    )
+    return before
+
+
+async def patch_model(
+    session: AsyncSession,
+    model_id: str,
+    patch: Any,
+    actor: Actor,
+    *,
+    if_match: int | None,
+    reason: str | None,
+) -> Model:
+    patch = _check_patch(patch)
+    if _sets_replacement(patch):
+        await repository.lock_replacement_graph(session)
+    model = await lock_model(session, model_id, if_match)
+    before = await _apply_patch(session, model, patch)
+    if before is not None:
+        await record_model_change(
+            session, model, actor=actor, action="update", before=before, reason=reason
+        )
     return model
+
+
+async def patch_models(
+    session: AsyncSession,
+    patches: Sequence[tuple[str, Any]],
+    actor: Actor,
+    *,
+    reason: str | None,
+) -> list[Model]:
+    """Many patches, each as `patch_model` applies it (same checks, same version and record,
+    no If-Match), together: the rows locked with one statement, the changes written and
+    recorded with a few (`record_model_changes`). The first patch refused refuses them all;
+    the caller's transaction then writes nothing."""
+    checked = [(model_id, _check_patch(patch)) for model_id, patch in patches]
+    if any(_sets_replacement(patch) for _, patch in checked):
+        await repository.lock_replacement_graph(session)
+    models = await repository.get_many_for_update(session, [model_id for model_id, _ in checked])
+    changes: list[Change] = []
+    for model_id, patch in checked:
+        model = models.get(model_id)
+        if model is None:
+            raise ModelNotFound(model_id)
+        before = await _apply_patch(session, model, patch)
+        if before is not None:
+            changes.append(model_change(model, action="update", before=before))
+    await record_model_changes(session, changes, actor=actor, reason=reason)
+    return [models[model_id] for model_id, _ in checked]
 
 
 def _check_top_level(merged: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,16 +1,17 @@
 """A model's versioned state: the row fields a version holds and restores, and the new version
-of a change recorded through `audit.service.record_change`."""
+of a change recorded through `audit.service.record_change` (`record_changes` for many)."""
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelreg.audit.schemas import Actor
-from modelreg.audit.service import record_change
+from modelreg.audit.service import Change, record_changes
 from modelreg.catalog.models import Model
 
 # The row fields a version restores (everything but id, version and timestamps).
@@ -40,6 +41,17 @@ def next_version(model: Model) -> None:
     model.updated_at = datetime.now(UTC)
 
 
+def model_change(model: Model, *, action: str, before: dict[str, Any] | None) -> Change:
+    """The change that brought `model` to its current version, its state taken now."""
+    return Change(
+        action=action,
+        model_id=model.id,
+        version=model.version,
+        before=before,
+        after=model_state(model),
+    )
+
+
 async def record_model_change(
     session: AsyncSession,
     model: Model,
@@ -50,13 +62,12 @@ async def record_model_change(
     reason: str | None,
 ) -> None:
     """Record the change that brought `model` to its current version."""
-    await record_change(
-        session,
-        actor=actor,
-        action=action,
-        reason=reason,
-        model_id=model.id,
-        version=model.version,
-        before=before,
-        after=model_state(model),
-    )
+    change = model_change(model, action=action, before=before)
+    await record_changes(session, actor=actor, reason=reason, changes=[change])
+
+
+async def record_model_changes(
+    session: AsyncSession, changes: Sequence[Change], *, actor: Actor, reason: str | None
+) -> None:
+    """Record model changes made together (each taken with `model_change`), in order."""
+    await record_changes(session, actor=actor, reason=reason, changes=changes)

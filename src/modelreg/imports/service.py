@@ -1,11 +1,14 @@
 """Plan an import against the catalog, and apply a plan: exactly that plan, all or nothing.
 
 Apply goes through the catalog's own services (create, patch, mark-legacy), so each change is
-validated and recorded by `record_change` with the actor `import:<source>` and the reason,
-in the caller's transaction. It refuses, changing nothing, when a model the plan touches
-changed since the plan was made (the plan records each model's version), and when the plan
-makes large changes (a price change above the threshold, too many vanished models) unless
-they are allowed.
+validated and recorded (its audit event, its model version and its own catalog revision) with
+the actor `import:<source>` and the reason, in the caller's transaction. The changes of
+existing models are patched together (`patch_models`: one row lock statement, the updates and
+their records written in a few statements), which keeps a large plan's apply short.
+
+It refuses, changing nothing, when a model the plan touches changed since the plan was made
+(the plan records each model's version), and when the plan makes large changes (a price change
+above the threshold, too many vanished models) unless they are allowed.
 """
 
 from __future__ import annotations
@@ -160,10 +163,9 @@ async def apply(
             reason=reason,
         )
         await catalog.create_model(session, data, actor)
-    for item in document["change"]:
-        await catalog.patch_model(
-            session, item["id"], item["patch"], actor, if_match=None, reason=reason
-        )
+    await catalog.patch_models(
+        session, [(item["id"], item["patch"]) for item in document["change"]], actor, reason=reason
+    )
     for item in document["deprecate"]:
         await transitions.transition(
             session,
