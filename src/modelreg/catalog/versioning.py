@@ -1,17 +1,21 @@
 """A model's versioned state: the row fields a version holds and restores, and the new version
-of a change recorded through `audit.service.record_change`."""
+of a change recorded through `audit.service.record_change`. A change of a model's prices or
+credits also adds an entry to its price history (`model_prices`), in force from now."""
 
 from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime
+from decimal import InvalidOperation
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelreg.audit.schemas import Actor
 from modelreg.audit.service import record_change
-from modelreg.catalog.models import Model
+from modelreg.catalog.models import Model, ModelPrice
+from modelreg.pricing.schedule import Prices, same_prices
 
 # The row fields a version restores (everything but id, version and timestamps).
 STATE_FIELDS = (
@@ -48,9 +52,12 @@ async def record_model_change(
     action: str,
     before: dict[str, Any] | None,
     reason: str | None,
+    scheduled_price: bool = False,
 ) -> None:
-    """Record the change that brought `model` to its current version."""
-    await record_change(
+    """Record the change that brought `model` to its current version. A change of its prices
+    is entered in its price history, in force from now (the transaction's time), unless it is
+    a scheduled entry of that history taking effect (`scheduled_price`)."""
+    event = await record_change(
         session,
         actor=actor,
         action=action,
@@ -59,4 +66,55 @@ async def record_model_change(
         version=model.version,
         before=before,
         after=model_state(model),
+    )
+    previous = before.get("meta") if before is not None else None
+    current = model.meta
+    if scheduled_price or not isinstance(current, dict):
+        return
+    if same_prices(previous if isinstance(previous, dict) else None, current):
+        return
+    prices = prices_of_meta(current)
+    if prices is None:
+        return  # a meta without valid prices (a legacy row) has no price to enter
+    session.add(
+        ModelPrice(
+            model_id=model.id,
+            effective_from=func.now(),
+            **price_columns(prices),
+            scheduled=False,
+            recorded_by=actor.name,
+            reason=reason,
+            audit_event_id=event.id if event is not None else None,
+        )
+    )
+    await session.flush()
+
+
+def prices_of_meta(meta: dict[str, Any]) -> Prices | None:
+    try:
+        return Prices.of_meta(meta)
+    except (KeyError, TypeError, ValueError, InvalidOperation):
+        return None
+
+
+def price_columns(prices: Prices) -> dict[str, Any]:
+    """The `model_prices` columns of `prices`."""
+    return {
+        "input_usd": prices.input_usd,
+        "output_usd": prices.output_usd,
+        "credits_per_1k": prices.credits_per_1k,
+        "input_credits_per_1k": prices.input_credits_per_1k,
+        "output_credits_per_1k": prices.output_credits_per_1k,
+        "credits_pinned": prices.credits_pinned,
+    }
+
+
+def entry_prices(entry: ModelPrice) -> Prices:
+    return Prices(
+        input_usd=entry.input_usd,
+        output_usd=entry.output_usd,
+        credits_per_1k=entry.credits_per_1k,
+        input_credits_per_1k=entry.input_credits_per_1k,
+        output_credits_per_1k=entry.output_credits_per_1k,
+        credits_pinned=entry.credits_pinned,
     )
