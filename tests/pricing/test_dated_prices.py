@@ -306,7 +306,11 @@ def test_an_estimate_at_yesterday_charges_yesterdays_price(instances: Instances)
     assert made.status_code == 201, made.text
     assert instances.run_scheduler(boundary) == [MODEL]
     instances.travel(boundary + timedelta(days=1))
-    poll(lambda: public(instances.b).json()["pricing"]["input"], lambda v: v == Decimal("3.3"))
+    served = poll(
+        lambda: public(instances.b).json()["pricing"]["input"],
+        lambda v: Decimal(str(v)) == Decimal("3.3"),
+    )
+    assert Decimal(str(served)) == Decimal("3.3")
 
     today = estimate(instances.b, input_tokens=123_456, output_tokens=7_890, tier="pro")
     assert today["credits"] != charged_then["credits"]
