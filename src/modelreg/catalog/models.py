@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Identity, Index, Numeric, String, func, text
+from sqlalchemy import BigInteger, ForeignKey, Identity, Index, Numeric, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from modelreg.db.base import Base

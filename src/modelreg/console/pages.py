@@ -25,8 +25,8 @@ from modelreg.auth.dependencies import request_id
 from modelreg.auth.exceptions import Unauthorized
 from modelreg.auth.roles import Role
 from modelreg.catalog import impact as catalog_impact
-from modelreg.catalog import repository as catalog_repository
 from modelreg.catalog import prices as catalog_prices
+from modelreg.catalog import repository as catalog_repository
 from modelreg.catalog import service, transitions
 from modelreg.catalog.exceptions import VersionConflict
 from modelreg.catalog.schemas import ModelCreate

@@ -58,7 +58,7 @@ def upgrade() -> None:
         """
         CREATE TABLE IF NOT EXISTS model_prices (
             id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            model_id varchar(100) NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+            model_id text NOT NULL REFERENCES models (id) ON DELETE CASCADE,
             effective_from timestamptz NOT NULL,
             input_usd numeric NOT NULL,
             output_usd numeric NOT NULL,
