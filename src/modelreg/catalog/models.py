@@ -40,7 +40,7 @@ class ModelPrice(Base):
     __table_args__ = (Index("idx_model_prices_model", "model_id", "effective_from"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
-    model_id: Mapped[str] = mapped_column(String(100), ForeignKey("models.id", ondelete="CASCADE"))
+    model_id: Mapped[str] = mapped_column(Text, ForeignKey("models.id", ondelete="CASCADE"))
     effective_from: Mapped[datetime]
     input_usd: Mapped[Decimal] = mapped_column(Numeric)
     output_usd: Mapped[Decimal] = mapped_column(Numeric)
