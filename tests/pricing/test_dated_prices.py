@@ -181,6 +181,12 @@ def test_a_scheduled_price_turns_over_at_its_boundary_on_every_instance(
         assert body["next_price_change"]["pricing"]["input"] == Decimal("1.25")
         assert body["next_price_change"]["credits"]["per_1k_tokens"] == Decimal("3.125")
         assert Decimal(str(body["pricing"]["input"])) == old_input
+    # A list for a tier: the tier's credits spliced into the model's bytes, the change kept.
+    for_tier = instances.a.get("/v1/models", params={"tier": "pro_max"}).json()["data"]
+    item = next(m for m in for_tier if m["id"] == MODEL)
+    assert item["credits"]["tier"] == "pro_max"
+    assert "access" in item
+    assert item["next_price_change"]["effective_from"] == boundary.isoformat()
     revision = instances.trail()[2]
     etag_before = public(instances.b).headers["etag"]
     assert etag_before == f'"{revision}"'

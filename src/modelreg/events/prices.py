@@ -77,6 +77,7 @@ class PriceScheduler:
     async def _run(self) -> None:
         while True:
             wait = self.settings.check_interval_s
+            self._wake.clear()  # a wake from here on (a change during the run) is kept
             try:
                 await run_as_leader(self.sessionmaker, self.clock())
                 upcoming = await next_boundary(self.sessionmaker)
@@ -88,6 +89,5 @@ class PriceScheduler:
                 raise
             except Exception:
                 log.warning("price schedule run failed; retrying", exc_info=True)
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
