@@ -461,3 +461,41 @@ def test_only_the_holder_of_the_leader_lock_applies_scheduled_prices(
         other.execute("SELECT pg_advisory_lock(%s)", (price_schedule.LEADER_LOCK,))
         assert instances.run_scheduler(boundary) is None
     assert instances.run_scheduler(boundary) == [MODEL]
+
+
+def test_a_change_made_after_the_boundary_stays_in_force(instances: Instances) -> None:
+    boundary = later(1)
+    made = instances.schedule(
+        MODEL, {"effectiveFrom": boundary.isoformat(), "inputCostUsdPerMillionTokens": 11}
+    )
+    assert made.status_code == 201, made.text
+    # A change recorded after the boundary, before the scheduler ran (as a PATCH would make
+    # it then): the later entry is the one in force.
+    engine = sync_engine(instances.url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO model_prices (model_id, effective_from, input_usd, output_usd,"
+                    " credits_per_1k, input_credits_per_1k, output_credits_per_1k,"
+                    " recorded_by) VALUES (:id, :at, 12, 12, 12, 12, 12, 'by hand')"
+                ),
+                {"id": MODEL, "at": boundary + timedelta(minutes=1)},
+            )
+    finally:
+        engine.dispose()
+    assert instances.run_scheduler(boundary + timedelta(minutes=2)) == []
+    stored = instances.sql(
+        "SELECT meta->>'inputCostUsdPerMillionTokens' FROM models WHERE id = :id", id=MODEL
+    )
+    assert Decimal(stored[0][0]) != 11
+    applied = instances.sql(
+        "SELECT applied_at FROM model_prices WHERE id = :id", id=made.json()["id"]
+    )
+    assert applied[0][0] == boundary + timedelta(minutes=2)
+    # Cancelling it now is refused: its time has come.
+    late = instances.a.delete(
+        f"/admin/v1/models/{MODEL}/prices/{made.json()['id']}",
+        headers=bearer(instances.tokens[Role.EDITOR]),
+    )
+    assert late.status_code == 409, late.text

@@ -157,10 +157,11 @@ async def history_rows(session: AsyncSession, model_id: str) -> Sequence[ModelPr
 def _scheduled_prices(
     model: Model, rows: Sequence[ModelPrice], changes: dict[str, Any], effective_from: datetime
 ) -> Prices:
-    """The prices a change makes, applied over the prices in force just before it; credits
-    filled in (computed unless given or pinned) and the whole validated as the model's meta."""
+    """The prices a change makes, applied over the prices in force at its moment (another
+    change scheduled for the same moment is refined, the later recorded wins); credits filled
+    in (computed unless given or pinned) and the whole validated as the model's meta."""
     meta = dict(model.meta) if isinstance(model.meta, dict) else {}
-    before = in_force(as_entries(rows), effective_from.timestamp() - 1e-6)
+    before = in_force(as_entries(rows), effective_from.timestamp())
     if before is not None:
         meta.update(before.prices.as_meta())
     previous = dict(meta)
