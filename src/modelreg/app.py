@@ -31,6 +31,7 @@ from modelreg.db.session import register_after_commit
 from modelreg.db.urls import database_url, libpq_conninfo
 from modelreg.events import admin as webhooks_admin
 from modelreg.events.delivery import Dispatcher
+from modelreg.events.prices import PriceScheduler
 from modelreg.events.sunset import SunsetScheduler
 from modelreg.exceptions import install_problem_handlers
 from modelreg.imports import admin as imports_admin
@@ -75,6 +76,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.sunset.enabled:
         sunset = SunsetScheduler(app.state.sessionmaker, settings.sunset)
         sunset.start()
+    price_schedule: PriceScheduler | None = None
+    if settings.prices.enabled:
+        # Writes scheduled prices to the models at their boundary (one instance at a time);
+        # every instance serves them from the boundary on regardless (the snapshot's timer).
+        price_schedule = PriceScheduler(app.state.sessionmaker, settings.prices)
+        store.after_reload.append(price_schedule.wake)
+        price_schedule.start()
     try:
         yield
     finally:
@@ -85,6 +93,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                     await sync_task
             if sunset is not None:
                 await sunset.stop()
+            if price_schedule is not None:
+                await price_schedule.stop()
             if dispatcher is not None:
                 await dispatcher.stop()
             await listener.stop()

@@ -196,6 +196,15 @@ class SunsetSettings(BaseModel):
     check_interval_s: float = Field(default=60.0, gt=0)
 
 
+class PriceScheduleSettings(BaseModel):
+    """The scheduler that writes scheduled prices to the models when their time comes (every
+    instance serves them from their boundary on regardless: see docs/prices.md)."""
+
+    enabled: bool = True
+    # The longest wait between two runs; a run is also due at the next scheduled boundary.
+    check_interval_s: float = Field(default=60.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MODELREG_",
@@ -224,6 +233,7 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = WebhookSettings()
     stream: StreamSettings = StreamSettings()
     sunset: SunsetSettings = SunsetSettings()
+    prices: PriceScheduleSettings = PriceScheduleSettings()
     public_api_token_required: bool = False
     # One JSON access-log line per request (on stderr).
     log_requests: bool = True

@@ -35,6 +35,7 @@ PATH_VALUES = {
     "number": "1",
     "plan_id": "no-such-plan",
     "webhook_id": "wh_guard_check",
+    "price_id": "1",
 }
 PUBLIC_PATH_VALUES = {"model_id": PUBLIC_MODEL}
 # Values for the query parameters a route requires.
@@ -49,6 +50,9 @@ KNOWN_ADMIN_ROUTES = {
     ("POST", "/admin/v1/models/{model_id}/archive"),
     ("POST", "/admin/v1/models/{model_id}/unarchive"),
     ("GET", "/admin/v1/models/{model_id}/history"),
+    ("GET", "/admin/v1/models/{model_id}/prices"),
+    ("POST", "/admin/v1/models/{model_id}/prices"),
+    ("DELETE", "/admin/v1/models/{model_id}/prices/{price_id}"),
     ("GET", "/admin/v1/models/{model_id}/history/{number}"),
     ("POST", "/admin/v1/models/{model_id}/revert"),
     ("GET", "/admin/v1/audit"),
@@ -95,6 +99,10 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/admin/v1/models/{model_id}/archive"): {"reason": "guard check"},
     ("POST", "/admin/v1/models/{model_id}/unarchive"): {"reason": "guard check"},
     ("POST", "/admin/v1/models/{model_id}/revert"): {"reason": "guard check", "to_version": 1},
+    ("POST", "/admin/v1/models/{model_id}/prices"): {
+        "effectiveFrom": "2099-01-01T00:00:00Z",
+        "inputCostUsdPerMillionTokens": 1,
+    },
     ("POST", "/admin/v1/imports/{plan_id}/apply"): {"reason": "guard check"},
     # A loopback target, which the SSRF guard refuses: nothing is ever sent anywhere.
     ("POST", "/admin/v1/webhooks"): {

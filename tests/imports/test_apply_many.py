@@ -5,6 +5,7 @@ nothing."""
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from collections.abc import Callable
 from typing import Any
 
@@ -184,3 +185,44 @@ def test_a_large_plan_refused_anywhere_writes_nothing(
             text("SELECT count(*) FROM models WHERE provider = 'bulklab' AND version <> 1")
         ).scalar_one()
     assert touched == 0
+
+
+def test_the_price_changes_of_a_large_plan_enter_the_price_history(
+    seeded_url: URL, engine_for: Callable[[URL], Engine]
+) -> None:
+    """Changes applied together keep the price history as a change made alone does: an entry
+    per change of prices, in force from the apply, by the import, pointing at its event; none
+    for a change that leaves prices alone."""
+    engine = engine_for(seeded_url)
+    count = 40
+    _add_models(engine, count)
+    # A first plan: the rows written with SQL get their credits filled in (a change of prices).
+    _apply(seeded_url, _plan(engine, change=_changes(count)))
+    start = revision(engine)
+    changes = [
+        {
+            "id": _bulk_id(i),
+            "version": 2,
+            "patch": {"meta": {"inputCostUsdPerMillionTokens": Decimal(f"{i + 1}.25")}}
+            if i % 2 == 0
+            else {"meta": {"description": f"imported again {i}"}},
+        }
+        for i in range(count)
+    ]
+
+    _apply(seeded_url, _plan(engine, change=changes))
+
+    with engine.connect() as conn:
+        entries = conn.execute(
+            text(
+                "SELECT p.model_id, p.input_usd, p.recorded_by, p.scheduled, e.model_id AS of,"
+                " e.action FROM model_prices p JOIN audit_events e ON e.id = p.audit_event_id"
+                " WHERE e.catalog_revision > :start ORDER BY p.model_id"
+            ),
+            {"start": start},
+        ).all()
+    assert [(e.model_id, str(e.input_usd)) for e in entries] == [
+        (_bulk_id(i), f"{i + 1}.25") for i in range(0, count, 2)
+    ]
+    assert {(e.recorded_by, e.scheduled, e.action) for e in entries} == {(ACTOR, False, "update")}
+    assert all(e.of == e.model_id for e in entries)

@@ -43,6 +43,7 @@ PUBLIC_FIELDS = {
     "legacy",
     "provider_metadata",
     "compliance_tags",
+    "next_price_change",
 }
 ARCHIVED = "gpt-4o"
 ARCHIVED_REPLACEMENT = "gpt-4.1"

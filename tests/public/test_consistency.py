@@ -26,7 +26,7 @@ from modelreg.catalog import service as catalog_service
 from modelreg.config import Settings, SnapshotSettings
 from modelreg.db.engine import async_engine
 from modelreg.db.urls import libpq_conninfo
-from modelreg.public.repository import read_catalog
+from modelreg.public.repository import PriceHistory, read_catalog
 from modelreg.public.schemas import ModelRow
 from modelreg.public.snapshot import ChangeLog, Snapshot
 from modelreg.public.store import SnapshotStore
@@ -226,7 +226,9 @@ def reload_with_changes_committed_midway(
     it finished, `model_ids` are changed through the service (one revision each)."""
     later: History = {}
 
-    async def rows_then_concurrent_changes(conn: AsyncConnection) -> tuple[int, list[ModelRow]]:
+    async def rows_then_concurrent_changes(
+        conn: AsyncConnection,
+    ) -> tuple[int, list[ModelRow], PriceHistory]:
         loaded = await read_catalog(conn)
         if not later:
             later.update(await audited_write(conn.engine, model_ids, "committed during a reload"))

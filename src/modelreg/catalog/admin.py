@@ -1,5 +1,5 @@
-"""The admin API for models (`/admin/v1/models`): create, list, read, JSON Merge Patch, and
-each model's history and revert."""
+"""The admin API for models (`/admin/v1/models`): create, list, read, JSON Merge Patch, each
+model's history and revert, and its dated prices (history, scheduling, cancelling)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Header, Path, Query, Request
 from modelreg.audit import repository as audit_repository
 from modelreg.audit.schemas import ModelVersionOut
 from modelreg.auth.dependencies import Admin, Editor, Viewer, actor_for
-from modelreg.catalog import service
+from modelreg.catalog import prices, service
 from modelreg.catalog.schemas import AdminModelOut, ModelCreate, RevertRequest, admin_view, etag
 from modelreg.db.session import Session
 from modelreg.exceptions import NotFound, echo
@@ -178,3 +178,61 @@ async def revert(
         reason=body.reason,
     )
     return model_response(model)
+
+
+@router.get("/{model_id}/prices", response_class=ExactJSONResponse, tags=["admin: prices"])
+async def price_history(model_id: str, principal: Viewer, db: Session) -> ExactJSONResponse:
+    """The model's price history in the order its entries take effect, scheduled changes
+    included: the USD prices and credits, from when (`effectiveFrom`), recorded by whom and
+    when, and each entry's `status` now (past, current, scheduled, cancelled)."""
+    return ExactJSONResponse({"data": await prices.price_history(db, model_id)})
+
+
+@router.post(
+    "/{model_id}/prices",
+    status_code=201,
+    response_class=ExactJSONResponse,
+    tags=["admin: prices"],
+)
+async def schedule_price(
+    model_id: str,
+    principal: Editor,
+    db: Session,
+    request: Request,
+    body: Annotated[
+        dict[str, Any],
+        Body(
+            description="effectiveFrom (ISO 8601, in the future), some of"
+            " inputCostUsdPerMillionTokens, outputCostUsdPerMillionTokens, creditsPer1kTokens,"
+            " inputCreditsPer1kTokens, outputCreditsPer1kTokens, creditsPinned, and a reason",
+        ),
+    ],
+) -> ExactJSONResponse:
+    """Schedule a price change: from `effectiveFrom` on the model charges these prices.
+    Credits are computed from the prices unless given (then pinned) or pinned already; fields
+    not given keep the values in force just before. Today's prices change with PATCH."""
+    entry = await prices.schedule_price(db, model_id, body, actor_for(principal, request))
+    return ExactJSONResponse(
+        entry,
+        status_code=201,
+        headers={"Location": f"/admin/v1/models/{model_id}/prices/{entry['id']}"},
+    )
+
+
+@router.delete(
+    "/{model_id}/prices/{price_id}", response_class=ExactJSONResponse, tags=["admin: prices"]
+)
+async def cancel_price(
+    model_id: str,
+    price_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    principal: Editor,
+    db: Session,
+    request: Request,
+    reason: Annotated[str | None, Query(max_length=2000)] = None,
+) -> ExactJSONResponse:
+    """Cancel a scheduled price change that has not taken effect (it stays in the history,
+    cancelled); 409 once it has."""
+    entry = await prices.cancel_price(
+        db, model_id, price_id, actor_for(principal, request), reason=reason
+    )
+    return ExactJSONResponse(entry)

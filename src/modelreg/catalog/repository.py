@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -21,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelreg.catalog.models import Model
+from modelreg.catalog.models import Model, ModelPrice
 from modelreg.lifecycle.states import LifecycleState
 
 # Expressions written exactly as the indexes are (see modelreg.db.indexes), so the planner can
@@ -212,3 +213,59 @@ async def providers_and_state_counts(
         else:
             counts[LifecycleState.ACTIVE] += int(count)
     return sorted(providers), counts
+
+
+# Price history (model_prices).
+
+
+async def add_price(session: AsyncSession, entry: ModelPrice) -> ModelPrice:
+    session.add(entry)
+    await session.flush()
+    await session.refresh(entry)
+    return entry
+
+
+async def prices_of(session: AsyncSession, model_id: str) -> Sequence[ModelPrice]:
+    """Every price entry of a model (cancelled ones too), in the order they take effect."""
+    query = (
+        select(ModelPrice)
+        .where(ModelPrice.model_id == model_id)
+        .order_by(ModelPrice.effective_from, ModelPrice.id)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def price_for_update(
+    session: AsyncSession, model_id: str, entry_id: int
+) -> ModelPrice | None:
+    query = (
+        select(ModelPrice)
+        .where(ModelPrice.model_id == model_id, ModelPrice.id == entry_id)
+        .with_for_update()
+    )
+    return (await session.scalars(query)).one_or_none()
+
+
+def _pending() -> ColumnElement[bool]:
+    return and_(
+        ModelPrice.scheduled,
+        ModelPrice.applied_at.is_(None),
+        ModelPrice.cancelled_at.is_(None),
+    )
+
+
+async def models_with_due_prices(session: AsyncSession, now: datetime) -> list[str]:
+    """Ids of the models with a scheduled price whose time has come and that is not applied."""
+    query = (
+        select(ModelPrice.model_id)
+        .where(_pending(), ModelPrice.effective_from <= now)
+        .group_by(ModelPrice.model_id)
+        .order_by(ModelPrice.model_id)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def next_pending_price(session: AsyncSession) -> datetime | None:
+    """When the next scheduled price (applied by no one yet) takes effect."""
+    query = select(func.min(ModelPrice.effective_from)).where(_pending())
+    return (await session.execute(query)).scalar_one()

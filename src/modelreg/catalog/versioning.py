@@ -1,18 +1,23 @@
 """A model's versioned state: the row fields a version holds and restores, and the new version
-of a change recorded through `audit.service.record_change` (`record_changes` for many)."""
+of a change recorded through `audit.service.record_change` (`record_changes` for many). A
+change of a model's prices or credits also adds an entry to its price history (`model_prices`),
+in force from now."""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import InvalidOperation
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelreg.audit.schemas import Actor
 from modelreg.audit.service import Change, record_changes
-from modelreg.catalog.models import Model
+from modelreg.catalog.models import Model, ModelPrice
+from modelreg.pricing.schedule import Prices, same_prices
 
 # The row fields a version restores (everything but id, version and timestamps).
 STATE_FIELDS = (
@@ -60,14 +65,84 @@ async def record_model_change(
     action: str,
     before: dict[str, Any] | None,
     reason: str | None,
+    scheduled_price: bool = False,
 ) -> None:
-    """Record the change that brought `model` to its current version."""
+    """Record the change that brought `model` to its current version. A change of its prices
+    is entered in its price history, in force from now (the transaction's time), unless it is
+    a scheduled entry of that history taking effect (`scheduled_price`)."""
     change = model_change(model, action=action, before=before)
-    await record_changes(session, actor=actor, reason=reason, changes=[change])
+    await record_model_changes(
+        session, [change], actor=actor, reason=reason, scheduled_price=scheduled_price
+    )
 
 
 async def record_model_changes(
-    session: AsyncSession, changes: Sequence[Change], *, actor: Actor, reason: str | None
+    session: AsyncSession,
+    changes: Sequence[Change],
+    *,
+    actor: Actor,
+    reason: str | None,
+    scheduled_price: bool = False,
 ) -> None:
-    """Record model changes made together (each taken with `model_change`), in order."""
-    await record_changes(session, actor=actor, reason=reason, changes=changes)
+    """Record model changes made together (each taken with `model_change`), in order; each
+    that changes prices adds its entry to the price history (see `record_model_change`)."""
+    events = await record_changes(session, actor=actor, reason=reason, changes=changes)
+    if scheduled_price:
+        return
+    entries = [
+        ModelPrice(
+            model_id=change.model_id,
+            effective_from=func.now(),
+            **price_columns(prices),
+            scheduled=False,
+            recorded_by=actor.name,
+            reason=reason,
+            audit_event_id=event.id,
+        )
+        for change, event in zip(changes, events, strict=True)
+        if (prices := _changed_prices(change)) is not None
+    ]
+    if entries:
+        session.add_all(entries)
+        await session.flush()
+
+
+def _changed_prices(change: Change) -> Prices | None:
+    """The prices `change` brought, if it changed them (and they are valid prices)."""
+    previous = (change.before or {}).get("meta")
+    current = (change.after or {}).get("meta")
+    if not isinstance(current, dict):
+        return None
+    if same_prices(previous if isinstance(previous, dict) else None, current):
+        return None
+    return prices_of_meta(current)  # None for a meta without valid prices (a legacy row)
+
+
+def prices_of_meta(meta: dict[str, Any]) -> Prices | None:
+    try:
+        return Prices.of_meta(meta)
+    except (KeyError, TypeError, ValueError, InvalidOperation):
+        return None
+
+
+def price_columns(prices: Prices) -> dict[str, Any]:
+    """The `model_prices` columns of `prices`."""
+    return {
+        "input_usd": prices.input_usd,
+        "output_usd": prices.output_usd,
+        "credits_per_1k": prices.credits_per_1k,
+        "input_credits_per_1k": prices.input_credits_per_1k,
+        "output_credits_per_1k": prices.output_credits_per_1k,
+        "credits_pinned": prices.credits_pinned,
+    }
+
+
+def entry_prices(entry: ModelPrice) -> Prices:
+    return Prices(
+        input_usd=entry.input_usd,
+        output_usd=entry.output_usd,
+        credits_per_1k=entry.credits_per_1k,
+        input_credits_per_1k=entry.input_credits_per_1k,
+        output_credits_per_1k=entry.output_credits_per_1k,
+        credits_pinned=entry.credits_pinned,
+    )

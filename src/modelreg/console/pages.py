@@ -8,6 +8,7 @@ import dataclasses
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode
 
@@ -24,6 +25,7 @@ from modelreg.auth.dependencies import request_id
 from modelreg.auth.exceptions import Unauthorized
 from modelreg.auth.roles import Role
 from modelreg.catalog import impact as catalog_impact
+from modelreg.catalog import prices as catalog_prices
 from modelreg.catalog import repository as catalog_repository
 from modelreg.catalog import service, transitions
 from modelreg.catalog.exceptions import VersionConflict
@@ -322,6 +324,8 @@ async def model_page(request: Request, db: Session, user: User, model_id: str) -
     versions = list(await audit_repository.versions(db, model_id))
     versions.reverse()
     replaced = await catalog_repository.models_replaced_by(db, model_id)
+    price_history = await catalog_prices.price_history(db, model_id)
+    upcoming = [entry for entry in price_history if entry["status"] == "scheduled"]
     return render(
         request,
         "model.html",
@@ -337,9 +341,60 @@ async def model_page(request: Request, db: Session, user: User, model_id: str) -
         unknown={k: v for k, v in advanced_part(meta).items() if k != "providerMetadata"},
         versions=versions,
         replaced_by=replaced,
+        price_history=list(reversed(price_history)),
+        next_price=upcoming[0] if upcoming else None,
         can_edit=user.may(Role.EDITOR),
         can_revert=user.may(Role.ADMIN),
     )
+
+
+@router.post("/models/{model_id}/prices", response_class=HTMLResponse)
+async def schedule_price(request: Request, db: Session, user: User, model_id: str) -> Response:
+    """Schedule a price change from the model page's form (the admin API's rules)."""
+    needs(user, Role.EDITOR)
+    form = await posted(request, user)
+    body: dict[str, Any] = {"effectiveFrom": form.get("effective_from").strip() or None}
+    for field, key in (
+        ("input", "inputCostUsdPerMillionTokens"),
+        ("output", "outputCostUsdPerMillionTokens"),
+    ):
+        value = form.get(field).strip()
+        if value:
+            try:
+                body[key] = Decimal(value)
+            except InvalidOperation:
+                return _action_error(
+                    request, user, model_id, f"{key}: not a number: {value!r}", status_code=422
+                )
+    reason = form.get("reason").strip()
+    if reason:
+        body["reason"] = reason
+    try:
+        await catalog_prices.schedule_price(db, model_id, body, actor(user, request))
+    except ModelRegError as exc:
+        await db.rollback()
+        return _action_error(request, user, model_id, exc.message, status_code=exc.status_code)
+    return redirect(f"/console/models/{model_id}#h-price-history")
+
+
+@router.post("/models/{model_id}/prices/{price_id}/cancel", response_class=HTMLResponse)
+async def cancel_price(
+    request: Request, db: Session, user: User, model_id: str, price_id: int
+) -> Response:
+    needs(user, Role.EDITOR)
+    form = await posted(request, user)
+    try:
+        await catalog_prices.cancel_price(
+            db,
+            model_id,
+            price_id,
+            actor(user, request),
+            reason=form.get("reason").strip() or None,
+        )
+    except ModelRegError as exc:
+        await db.rollback()
+        return _action_error(request, user, model_id, exc.message, status_code=exc.status_code)
+    return redirect(f"/console/models/{model_id}#h-price-history")
 
 
 async def _replacement_chain(db: AsyncSession, model: Any) -> list[str]:

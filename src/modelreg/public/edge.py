@@ -88,7 +88,7 @@ class Edge:
                 )
         encoded = given or _ids.next()
 
-        snapshot = self.store.current
+        snapshot = self.store.fresh()
         method = scope["method"]
         if self.fast_path and snapshot is not None and (method == "GET" or method == "HEAD"):
             hit = _lookup(snapshot, scope["path"], scope["query_string"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -22,6 +23,8 @@ from modelreg.public.schemas import (
     PublicModel,
     access_view,
     legacy_headers,
+    price_at,
+    prices_rates,
 )
 from modelreg.public.snapshot import is_compressible, list_body
 from modelreg.responses import ExactJSONResponse, ExactJSONRoute, RawJSONResponse, none_match
@@ -68,7 +71,7 @@ async def list_models(
     after: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> Response:
     """Every model matching the filters; all of them when `limit` is not given."""
-    etag = f'"{view.revision}"'
+    etag = view.etag
     if not_modified(request, etag):
         # A list may be sent compressed (by the fast path): its 304 says so too.
         return ExactJSONResponse(
@@ -155,7 +158,7 @@ def _served(view: CatalogView, model_id: str) -> PublicModel:
 async def get_model(model_id: str, view: View, request: Request) -> ExactJSONResponse:
     """The model with its legacy information. Archived: 410 with the replacement."""
     model = _served(view, model_id)
-    etag = f'"{view.revision}"'
+    etag = view.etag
     if not_modified(request, etag):
         return ExactJSONResponse(None, status_code=304, headers={"ETag": etag})
     return ExactJSONResponse(model.body, headers={**legacy_headers(model), "ETag": etag})
@@ -178,11 +181,18 @@ class EstimateRequest(BaseModel):
     input_tokens: int = Field(ge=0, le=10**12)
     output_tokens: int = Field(ge=0, le=10**12)
     tier: str | None = None
+    at: datetime | None = Field(
+        default=None,
+        description="charge the prices in force at this moment (ISO 8601; UTC without an"
+        " offset); now when not given",
+    )
 
 
 @router.post("/models/{model_id}/estimate", response_class=ExactJSONResponse)
 async def model_estimate(model_id: str, body: EstimateRequest, view: View) -> ExactJSONResponse:
-    """Credits and USD for a request of this size (the tier's margin applied to credits)."""
+    """Credits and USD for a request of this size (the tier's margin applied to credits), at
+    the prices in force now or at `at` (from the model's price history: yesterday's charge is
+    reproduced exactly)."""
     model = _served(view, model_id)
     settings = get_settings()
     margin = Decimal(0)
@@ -190,11 +200,23 @@ async def model_estimate(model_id: str, body: EstimateRequest, view: View) -> Ex
         _check_tier(body.tier)
         margin = settings.tier_margin(body.tier)
     pricing = model.body["pricing"]
+    input_usd, output_usd = Decimal(pricing["input"]), Decimal(pricing["output"])
+    rates = model.rates
+    at = None
+    if body.at is not None:
+        at = body.at if body.at.tzinfo is not None else body.at.replace(tzinfo=UTC)
+        prices = price_at(model, at.timestamp())
+        if prices is None:
+            first = model.prices[0].effective_from.isoformat()
+            raise ValidationFailed(
+                [{"path": "at", "message": f"before the model's first price (from {first})"}]
+            )
+        input_usd, output_usd, rates = prices.input_usd, prices.output_usd, prices_rates(prices)
     result = estimate(
-        input_usd_per_million=Decimal(pricing["input"]),
-        output_usd_per_million=Decimal(pricing["output"]),
-        input_credits_per_1k=model.rates.input_per_1k,
-        output_credits_per_1k=model.rates.output_per_1k,
+        input_usd_per_million=input_usd,
+        output_usd_per_million=output_usd,
+        input_credits_per_1k=rates.input_per_1k,
+        output_credits_per_1k=rates.output_per_1k,
         margin=margin,
         input_tokens=body.input_tokens,
         output_tokens=body.output_tokens,
@@ -202,6 +224,8 @@ async def model_estimate(model_id: str, body: EstimateRequest, view: View) -> Ex
     out: dict[str, Any] = {
         "model": model.id,
         "tier": body.tier,
+        "at": at.isoformat() if at is not None else None,
+        "pricing": {"input": input_usd, "output": output_usd},
         "input_tokens": result.input_tokens,
         "output_tokens": result.output_tokens,
         "credits": result.credits,

@@ -178,7 +178,7 @@ router = APIRouter(prefix=PREFIX, tags=["exports"], dependencies=[Depends(public
 
 
 def _respond(request: Request, route: str) -> Response:
-    snapshot: Snapshot = request.app.state.snapshot.current
+    snapshot: Snapshot = request.app.state.snapshot.fresh()
     etag = snapshot.etag.decode()
     lines = request.headers.getlist("if-none-match")
     given = ", ".join(lines).encode("latin-1") if lines else None

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from modelreg.audit import repository as changes
 from modelreg.auth.models import ApiToken
-from modelreg.catalog.models import Model
+from modelreg.catalog.models import Model, ModelPrice
+from modelreg.pricing.schedule import PriceEntry, Prices, ordered
 from modelreg.public.schemas import ModelRow
 
 # Columns the public read model needs (plain rows: far cheaper than ORM objects at 100k).
@@ -29,11 +30,51 @@ PUBLIC_COLUMNS = (
 )
 
 
-async def read_catalog(conn: AsyncConnection) -> tuple[int, list[ModelRow]]:
-    """The revision and every model row, in the caller's transaction."""
+PriceHistory = dict[str, tuple[PriceEntry, ...]]
+
+
+async def read_catalog(conn: AsyncConnection) -> tuple[int, list[ModelRow], PriceHistory]:
+    """The revision, every model row and every price history, in the caller's transaction."""
     revision = await changes.current_revision(conn)
     rows = (await conn.execute(select(*PUBLIC_COLUMNS).order_by(Model.id))).all()
-    return revision, cast(list[ModelRow], rows)
+    return revision, cast(list[ModelRow], rows), await read_prices(conn, None)
+
+
+async def read_prices(conn: AsyncConnection, ids: list[str] | None) -> PriceHistory:
+    """The price history of the models `ids` (all when None), cancelled entries left out."""
+    query = select(
+        ModelPrice.id,
+        ModelPrice.model_id,
+        ModelPrice.effective_from,
+        ModelPrice.input_usd,
+        ModelPrice.output_usd,
+        ModelPrice.credits_per_1k,
+        ModelPrice.input_credits_per_1k,
+        ModelPrice.output_credits_per_1k,
+        ModelPrice.credits_pinned,
+        ModelPrice.scheduled,
+        ModelPrice.applied_at,
+    ).where(ModelPrice.cancelled_at.is_(None))
+    if ids is not None:
+        query = query.where(ModelPrice.model_id.in_(ids))
+    found: dict[str, list[PriceEntry]] = {}
+    for row in await conn.execute(query):
+        found.setdefault(row.model_id, []).append(
+            PriceEntry(
+                id=row.id,
+                effective_from=row.effective_from,
+                prices=Prices(
+                    input_usd=row.input_usd,
+                    output_usd=row.output_usd,
+                    credits_per_1k=row.credits_per_1k,
+                    input_credits_per_1k=row.input_credits_per_1k,
+                    output_credits_per_1k=row.output_credits_per_1k,
+                    credits_pinned=row.credits_pinned,
+                ),
+                pending=row.scheduled and row.applied_at is None,
+            )
+        )
+    return {model_id: ordered(entries) for model_id, entries in found.items()}
 
 
 @dataclass(frozen=True)
@@ -43,6 +84,7 @@ class Delta:
     revision: int
     changes: list[tuple[int, str]]
     rows: list[ModelRow]
+    prices: PriceHistory
 
 
 async def load_delta(engine: AsyncEngine, since: int) -> Delta | None:
@@ -54,7 +96,7 @@ async def load_delta(engine: AsyncEngine, since: int) -> Delta | None:
         async with conn.begin():
             revision = await changes.current_revision(conn)
             if revision == since:
-                return Delta(revision, [], [])
+                return Delta(revision, [], [], {})
             found = await changes.changes_between(conn, since, revision)
             # Every revision must be a model change: a token change (the snapshot holds the
             # tokens) or an edit made with plain SQL needs the whole catalog read again.
@@ -65,7 +107,8 @@ async def load_delta(engine: AsyncEngine, since: int) -> Delta | None:
             changes_made = [(rev, model_id) for rev, model_id in found if model_id is not None]
             ids = sorted({model_id for _, model_id in changes_made})
             rows = (await conn.execute(select(*PUBLIC_COLUMNS).where(Model.id.in_(ids)))).all()
-    return Delta(revision, changes_made, cast(list[ModelRow], rows))
+            prices = await read_prices(conn, ids)
+    return Delta(revision, changes_made, cast(list[ModelRow], rows), prices)
 
 
 async def model_changes_between(

@@ -156,8 +156,8 @@ class Snapshot:
     changes: ChangeLog
     tokens: dict[str, TokenEntry]
     built_at: float
-    etag: bytes  # "<revision>"; the gzip-compressed representations have their own, weak
-    # (the compressed bytes depend on the zlib build): W/"<revision>-gzip"
+    etag: bytes  # "<revision>" (see CatalogView.etag); the gzip-compressed representations
+    # have their own, weak (the compressed bytes depend on the zlib build): W/"<revision>-gzip"
     etag_gzip: bytes
     list_all: Rendered
     models: dict[str, Rendered]
@@ -296,8 +296,8 @@ def build_snapshot(
         changes=changes,
         tokens=tokens,
         built_at=time.time(),
-        etag=f'"{view.revision}"'.encode(),
-        etag_gzip=f'W/"{view.revision}-gzip"'.encode(),
+        etag=view.etag.encode(),
+        etag_gzip=f'W/"{view.etag[1:-1]}-gzip"'.encode(),
         list_all=Rendered(list_all),
         models=models,
     )

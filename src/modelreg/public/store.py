@@ -2,6 +2,11 @@
 
 Reloads are coalesced: a notification arriving while a reload runs marks the store dirty and
 causes exactly one more reload afterwards, so a burst of changes costs a handful of reloads.
+
+Scheduled prices: the snapshot knows the next moment a model's price changes by its schedule
+(`CatalogView.next_boundary`). From that moment on, the snapshot is priced again in memory
+(no database read) before it is served: by a timer set for the boundary, and, should a request
+come first, by that request (`fresh`). The time is the store's `clock` (epoch seconds).
 """
 
 from __future__ import annotations
@@ -20,11 +25,14 @@ from modelreg.audit import repository as change_log
 from modelreg.config import Settings
 from modelreg.public import repository
 from modelreg.public.gc_tuning import HeapKeeper
-from modelreg.public.repository import Delta, load_delta, read_catalog
+from modelreg.public.repository import Delta, PriceHistory, load_delta, read_catalog
 from modelreg.public.schemas import CatalogView, ModelRow, build_view, public_model
 from modelreg.public.snapshot import ChangeLog, Snapshot, TokenEntry, build_snapshot
 
 log = logging.getLogger(__name__)
+
+# The longest the boundary timer waits before it looks again (the clock may be adjusted).
+MAX_TIMER_S = 3600.0
 
 
 @dataclass
@@ -42,18 +50,82 @@ class SnapshotStore:
     # Called after every swap (the listener records notification lag there).
     after_reload: list[Callable[[], None]] = field(default_factory=list, repr=False)
     heap: HeapKeeper = field(default_factory=HeapKeeper, repr=False)
+    # The time, in epoch seconds (injected by tests).
+    clock: Callable[[], float] = field(default=time.time, repr=False)
+    turnovers: int = 0
+    _boundary_timer: asyncio.TimerHandle | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.heap.enabled = self.settings.snapshot.gc_tuning
+
+    def fresh(self) -> Snapshot | None:
+        """The current snapshot, priced again first if a scheduled price change came since it
+        was priced (cheap when none did: one comparison)."""
+        snapshot = self.current
+        if snapshot is None:
+            return None
+        boundary = snapshot.view.next_boundary
+        if boundary is not None and self.clock() >= boundary:
+            return self.turn_over()
+        return snapshot
+
+    def turn_over(self, now: float | None = None) -> Snapshot:
+        """Price the current snapshot at `now` (the clock's time by default): the models whose
+        scheduled change has come are rendered again; the revision stays, the ETag says it."""
+        previous = self.current
+        if previous is None:
+            raise RuntimeError("the catalog snapshot is not loaded yet")
+        now = self.clock() if now is None else now
+        view, changed = previous.view.repriced(now)
+        if not changed:
+            return previous
+        snapshot = build_snapshot(
+            view,
+            changes=previous.changes,
+            tokens=previous.tokens,
+            tiers=self.settings.tiers,
+            previous=previous,
+            changed=frozenset(changed),
+        )
+        self.current = snapshot
+        self.turnovers += 1
+        log.info("scheduled prices of %d model(s) in force", len(changed))
+        self._arm_boundary()
+        return snapshot
+
+    def _arm_boundary(self) -> None:
+        """Set the timer for the current snapshot's next boundary (replacing an earlier one)."""
+        if self._boundary_timer is not None:
+            self._boundary_timer.cancel()
+            self._boundary_timer = None
+        snapshot = self.current
+        boundary = snapshot.view.next_boundary if snapshot is not None else None
+        if boundary is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (a store used synchronously): requests turn it over
+        delay = min(max(0.0, boundary - self.clock()), MAX_TIMER_S)
+        self._boundary_timer = loop.call_later(delay, self._boundary_reached)
+
+    def _boundary_reached(self) -> None:
+        self._boundary_timer = None
+        try:
+            self.fresh()
+        except Exception:
+            log.warning("pricing the snapshot at a boundary failed", exc_info=True)
+        self._arm_boundary()
 
     @property
     def revision(self) -> int | None:
         return self.current.revision if self.current is not None else None
 
     def view(self) -> CatalogView:
-        if self.current is None:
+        snapshot = self.fresh()
+        if snapshot is None:
             raise RuntimeError("the catalog snapshot is not loaded yet")
-        return self.current.view
+        return snapshot.view
 
     def age_seconds(self) -> float:
         """How long since the database last confirmed this snapshot is current."""
@@ -77,12 +149,13 @@ class SnapshotStore:
                     self.heap.build, lambda: self._apply(previous, delta, keep)
                 )
             else:
-                revision, rows, changes, tokens = await self._read_full(previous)
+                revision, rows, prices, changes, tokens = await self._read_full(previous)
                 snapshot = await asyncio.to_thread(
-                    self.heap.build, lambda: self._build(revision, rows, changes, tokens)
+                    self.heap.build, lambda: self._build(revision, rows, prices, changes, tokens)
                 )
                 del rows  # the built view holds what it needs
             self.current = snapshot
+            self._arm_boundary()
             self.confirmed_at = time.time()
             self.database_ok = True
             if snapshot is not previous:
@@ -93,7 +166,8 @@ class SnapshotStore:
             return snapshot
 
     def _apply(self, previous: Snapshot, delta: Delta, keep: int) -> Snapshot:
-        changed = [public_model(row) for row in delta.rows]
+        now = self.clock()
+        changed = [public_model(row, delta.prices.get(row.id, ()), now) for row in delta.rows]
         view = previous.view.updated(delta.revision, changed)
         return build_snapshot(
             view,
@@ -108,21 +182,23 @@ class SnapshotStore:
         self,
         revision: int,
         rows: list[ModelRow],
+        prices: PriceHistory,
         changes: ChangeLog,
         tokens: dict[str, TokenEntry],
     ) -> Snapshot:
-        view = build_view(revision, rows)
+        view = build_view(revision, rows, prices, self.clock())
         return build_snapshot(view, changes=changes, tokens=tokens, tiers=self.settings.tiers)
 
     async def _read_full(
         self, previous: Snapshot | None
-    ) -> tuple[int, list[ModelRow], ChangeLog, dict[str, TokenEntry]]:
-        """Revision, rows, change log and tokens, all from one REPEATABLE READ snapshot."""
+    ) -> tuple[int, list[ModelRow], PriceHistory, ChangeLog, dict[str, TokenEntry]]:
+        """Revision, rows, price histories, change log and tokens, all from one REPEATABLE
+        READ snapshot."""
         keep = self.settings.snapshot.changes_retained
         async with self.engine.connect() as conn:
             conn = await conn.execution_options(isolation_level="REPEATABLE READ")
             async with conn.begin():
-                revision, rows = await read_catalog(conn)
+                revision, rows, prices = await read_catalog(conn)
                 if previous is None:
                     entries = await change_log.latest_model_changes(conn, revision, keep + 1)
                     start = 0
@@ -143,7 +219,7 @@ class SnapshotStore:
                     token.id: TokenEntry(token.secret_hash, token.role, token.name)
                     for token in await repository.active_tokens(conn)
                 }
-        return revision, rows, log, tokens
+        return revision, rows, prices, log, tokens
 
     async def catch_up_after_write(self) -> None:
         """Read your writes: this instance serves its own change before it answers. Should the
@@ -177,7 +253,10 @@ class SnapshotStore:
                 return
 
     async def close(self) -> None:
-        """Stop a pending reload (at shutdown, before the engine goes)."""
+        """Stop a pending reload and the boundary timer (at shutdown, before the engine goes)."""
+        if self._boundary_timer is not None:
+            self._boundary_timer.cancel()
+            self._boundary_timer = None
         task = self._reloading
         if task is not None and not task.done():
             task.cancel()
