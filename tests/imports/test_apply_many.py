@@ -5,8 +5,8 @@ nothing."""
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
