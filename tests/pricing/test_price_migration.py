@@ -8,14 +8,16 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelreg.audit.schemas import Actor
-from modelreg.catalog import service
+from modelreg.catalog import prices, service
 from modelreg.db import migrate
 from modelreg.db.engine import async_engine, sync_engine
+from modelreg.db.exceptions import DowngradeWouldLoseData
 from tests.fixtures.databases import Clones
 
 HISTORY = """
@@ -97,5 +99,51 @@ def test_the_backfill_rebuilds_the_history_the_catalog_wrote(clones: Clones) -> 
         assert len(rebuilt) == 4
         assert rebuilt[-1][2] == Decimal("0.9")
         assert rebuilt[-1][8] == "system:migration"
+    finally:
+        clones.done(seeded)
+
+
+def test_a_downgrade_keeps_a_scheduled_price_until_it_is_cancelled(clones: Clones) -> None:
+    """A price scheduled and not yet in force exists nowhere but `model_prices`: the downgrade
+    below 0012 refuses, changing nothing, until it is cancelled."""
+    seeded = clones.take()
+    try:
+
+        async def schedule() -> int:
+            engine = async_engine(seeded.url)
+            try:
+                async with AsyncSession(engine) as session, session.begin():
+                    entry = await prices.schedule_price(
+                        session,
+                        "o3",
+                        {
+                            "effectiveFrom": "2099-01-01T00:00:00Z",
+                            "inputCostUsdPerMillionTokens": Decimal("0.4"),
+                        },
+                        Actor("pricing"),
+                    )
+                    return int(entry["id"])
+            finally:
+                await engine.dispose()
+
+        async def cancel(entry_id: int) -> None:
+            engine = async_engine(seeded.url)
+            try:
+                async with AsyncSession(engine) as session, session.begin():
+                    await prices.cancel_price(session, "o3", entry_id, Actor("pricing"))
+            finally:
+                await engine.dispose()
+
+        entry_id = asyncio.run(schedule())
+        before = history(seeded.url)
+
+        with pytest.raises(DowngradeWouldLoseData, match="not yet in force"):
+            migrate.downgrade(seeded.url, "0011_webhooks")
+        assert migrate.current_revision(seeded.url) == "0012_price_schedule"
+        assert history(seeded.url) == before
+
+        asyncio.run(cancel(entry_id))
+        migrate.downgrade(seeded.url, "0011_webhooks")
+        assert migrate.current_revision(seeded.url) == "0011_webhooks"
     finally:
         clones.done(seeded)

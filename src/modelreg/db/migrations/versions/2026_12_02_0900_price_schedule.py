@@ -19,8 +19,10 @@ A new table only: no lock on any table in use (model_versions is only read).
 from __future__ import annotations
 
 from alembic import op
+from sqlalchemy import text
 
-from modelreg.db.ddl import set_local_lock_timeout
+from modelreg.db.ddl import is_offline, set_local_lock_timeout
+from modelreg.db.exceptions import DowngradeWouldLoseData
 
 revision = "0012_price_schedule"
 down_revision = "0011_webhooks"
@@ -127,4 +129,32 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     set_local_lock_timeout()
+    if not is_offline():
+        _refuse_to_drop_pending_prices()
     op.execute("DROP TABLE IF EXISTS model_prices")
+
+
+def _refuse_to_drop_pending_prices() -> None:
+    """The past of the history can be rebuilt from `model_versions` (as the upgrade does); a
+    price scheduled and not yet in force exists nowhere else."""
+    pending = (
+        op.get_bind()
+        .execute(
+            text(
+                "SELECT count(*) FROM model_prices"
+                " WHERE scheduled AND applied_at IS NULL AND cancelled_at IS NULL"
+            )
+        )
+        .scalar_one()
+    )
+    if pending:
+        raise DowngradeWouldLoseData(
+            revision,
+            [
+                (
+                    "model_prices",
+                    f"{pending} scheduled price change(s) not yet in force would be dropped;"
+                    " cancel them (DELETE /admin/v1/models/{id}/prices/{priceId}) to go on",
+                )
+            ],
+        )
