@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from modelreg.catalog import prices
 from modelreg.config import PriceScheduleSettings
 from modelreg.events import repository
+from modelreg.events.background import BackgroundLoop
 from modelreg.events.sunset import Clock, utc_now
 
 log = logging.getLogger(__name__)
@@ -45,9 +46,11 @@ async def next_boundary(sessionmaker: async_sessionmaker[AsyncSession]) -> datet
         return await prices.next_pending(session)
 
 
-class PriceScheduler:
+class PriceScheduler(BackgroundLoop):
     """Runs `run_as_leader` at each scheduled boundary, and at least every `check_interval_s`,
     on each instance (only the lock holder acts)."""
+
+    name = "price-schedule"
 
     def __init__(
         self,
@@ -58,21 +61,11 @@ class PriceScheduler:
         self.sessionmaker = sessionmaker
         self.settings = settings
         self.clock = clock
-        self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="price-schedule")
 
     def wake(self) -> None:
         """Look at the schedule again (a change may have scheduled an earlier boundary)."""
         self._wake.set()
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def _run(self) -> None:
         while True:

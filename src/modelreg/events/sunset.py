@@ -10,7 +10,6 @@ and runs can be computed for any moment.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from modelreg.catalog.transitions import transition
 from modelreg.catalog.versioning import model_state
 from modelreg.config import SunsetSettings
 from modelreg.events import repository
+from modelreg.events.background import BackgroundLoop
 from modelreg.events.models import SunsetNotice
 from modelreg.events.types import SUNSET_ACTOR, SUNSET_APPROACHING_ACTION
 from modelreg.lifecycle.states import LifecycleAction
@@ -181,9 +181,11 @@ async def run_as_leader(
         return await run_due(session, settings, now)
 
 
-class SunsetScheduler:
+class SunsetScheduler(BackgroundLoop):
     """Runs `run_as_leader` every `check_interval_s` on each instance (only the lock holder
     acts)."""
+
+    name = "sunset"
 
     def __init__(
         self,
@@ -194,16 +196,6 @@ class SunsetScheduler:
         self.sessionmaker = sessionmaker
         self.settings = settings
         self.clock = clock
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="sunset")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def _run(self) -> None:
         while True:
