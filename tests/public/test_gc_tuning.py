@@ -113,6 +113,7 @@ def test_build_settles_before_the_collector_resumes(keeper: HeapKeeper) -> None:
         seen.append(gc.isenabled())
         return [Node() for _ in range(1000)]
 
+    keeper.settle_interval_s = 0.0  # the last settle is long enough ago
     settles = keeper.settles
     built = keeper.build(make)
 
@@ -160,3 +161,36 @@ def test_paused_ends_when_the_build_fails() -> None:
 def test_disabled_keeper_does_not_pause_the_collector() -> None:
     with HeapKeeper(enabled=False).paused():
         assert gc.isenabled()
+
+
+def test_a_build_within_the_settle_interval_leaves_its_settle_pending(
+    keeper: HeapKeeper,
+) -> None:
+    """Writes in quick succession (a reload each) settle the heap once per interval, not once
+    per build; the pending settle, run later, freezes what the builds made."""
+    keeper.settle_interval_s = 3600.0
+    settles = keeper.settles
+
+    built = keeper.build(lambda: [Node() for _ in range(1000)])
+
+    assert keeper.settles == settles, "settled a moment ago: the settle waits"
+    assert keeper.pending
+    assert gc.isenabled()
+    assert not frozen(built[0])
+
+    assert keeper.settle_pending()
+    assert keeper.settles == settles + 1
+    assert not keeper.pending
+    assert frozen(built[0])
+    assert not keeper.settle_pending(), "nothing left pending"
+
+
+def test_a_build_after_the_settle_interval_settles_at_once(keeper: HeapKeeper) -> None:
+    keeper.settle_interval_s = 0.0
+    settles = keeper.settles
+
+    built = keeper.build(lambda: [Node() for _ in range(10)])
+
+    assert keeper.settles == settles + 1
+    assert not keeper.pending
+    assert frozen(built[0])

@@ -36,6 +36,10 @@ from modelreg import metrics
 
 SWEEP_GROWTH = 1.5  # sweep the frozen heap when it has grown by half since the last sweep
 SWEEP_INTERVAL_S = 600.0  # and at the first build ten minutes after the last sweep
+# Settle at most this often: under a steady stream of writes (a reload each), a settle per
+# reload cost each write tens of milliseconds of collection. A build that comes sooner leaves
+# its settle pending (`settle_pending`, which the store runs on a timer).
+SETTLE_INTERVAL_S = 1.0
 
 T = TypeVar("T")
 
@@ -56,13 +60,29 @@ class HeapKeeper:
     swept_time: float = 0.0  # time.monotonic() of the last sweep
     settles: int = 0
     sweeps: int = 0
+    settle_interval_s: float = SETTLE_INTERVAL_S
+    settled_time: float = 0.0  # time.monotonic() of the last settle
+    pending: bool = False  # a build was made since the last settle and not settled
 
     def build(self, make: Callable[[], T]) -> T:
-        """`make()` with the collector paused, then the heap settled before it resumes."""
+        """`make()` with the collector paused, then the heap settled before it resumes; or,
+        within `settle_interval_s` of the last settle, the settle left pending."""
         with self.paused():
             made = make()
-            self.settle()
+            if self.settles and time.monotonic() - self.settled_time < self.settle_interval_s:
+                self.pending = self.enabled
+            else:
+                self.settle()
         return made
+
+    def settle_pending(self) -> bool:
+        """Settle, with the collector paused, if a build left its settle pending; whether it
+        did."""
+        if not self.pending:
+            return False
+        with self.paused():
+            self.settle()
+        return True
 
     @contextmanager
     def paused(self) -> Iterator[None]:
@@ -97,6 +117,8 @@ class HeapKeeper:
             if gc.get_freeze_count() > self.swept_at * SWEEP_GROWTH:
                 self._sweep()
         self.settles += 1
+        self.pending = False
+        self.settled_time = time.monotonic()
         metrics.HEAP_SETTLE_SECONDS.observe(time.perf_counter() - started)
         metrics.HEAP_FROZEN_OBJECTS.set(gc.get_freeze_count())
 

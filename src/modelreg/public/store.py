@@ -54,6 +54,7 @@ class SnapshotStore:
     clock: Callable[[], float] = field(default=time.time, repr=False)
     turnovers: int = 0
     _boundary_timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+    _settle_timer: asyncio.TimerHandle | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.heap.enabled = self.settings.snapshot.gc_tuning
@@ -109,6 +110,24 @@ class SnapshotStore:
         delay = min(max(0.0, boundary - self.clock()), MAX_TIMER_S)
         self._boundary_timer = loop.call_later(delay, self._boundary_reached)
 
+    def _arm_settle(self) -> None:
+        """A build that left its heap settle pending (writes coming faster than the settle
+        interval) is settled once the interval has passed, if no later build settled it."""
+        if not self.heap.pending or self._settle_timer is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._settle_timer = loop.call_later(self.heap.settle_interval_s, self._settle_pending)
+
+    def _settle_pending(self) -> None:
+        self._settle_timer = None
+        if self._lock.locked():
+            self._arm_settle()  # a reload is building: its end arms the timer again if needed
+            return
+        self.heap.settle_pending()
+
     def _boundary_reached(self) -> None:
         self._boundary_timer = None
         try:
@@ -156,6 +175,7 @@ class SnapshotStore:
                 del rows  # the built view holds what it needs
             self.current = snapshot
             self._arm_boundary()
+            self._arm_settle()
             self.confirmed_at = time.time()
             self.database_ok = True
             if snapshot is not previous:
@@ -253,10 +273,11 @@ class SnapshotStore:
                 return
 
     async def close(self) -> None:
-        """Stop a pending reload and the boundary timer (at shutdown, before the engine goes)."""
-        if self._boundary_timer is not None:
-            self._boundary_timer.cancel()
-            self._boundary_timer = None
+        """Stop a pending reload and the timers (at shutdown, before the engine goes)."""
+        for timer in (self._boundary_timer, self._settle_timer):
+            if timer is not None:
+                timer.cancel()
+        self._boundary_timer = self._settle_timer = None
         task = self._reloading
         if task is not None and not task.done():
             task.cancel()
