@@ -41,6 +41,7 @@ from modelreg.catalog.seed import seed_catalog
 
 MODEL = "o3"
 WRITERS = 16
+WARMUP_CHANGES = 5  # sent before the measured ones, in each part
 
 
 class Receiver:
@@ -156,6 +157,9 @@ def webhooks(port: int, token: str, rate: float, seconds: float) -> dict[str, An
         m["id"] for m in httpx.get(f"http://{harness.LOOPBACK}:{port}/v1/models").json()["data"]
     ]
     local = threading.local()
+    warm = Writer(port, token)
+    for i in range(WARMUP_CHANGES):  # first requests compile and connect: not measured
+        warm.change(f"wh-warm-{i}", models[i % len(models)])
 
     def write(i: int, due: float) -> tuple[str, float, float]:
         if not hasattr(local, "writer"):
@@ -211,6 +215,9 @@ async def sse(port: int, token: str, subscribers: int, changes: int) -> dict[str
         while connected < subscribers:
             await asyncio.sleep(0.05)
         writer = Writer(port, token)
+        for i in range(WARMUP_CHANGES):  # not measured
+            await asyncio.to_thread(writer.change, f"sse-warm-{i}")
+            await asyncio.sleep(0.3)
         answered: dict[str, float] = {}
         sent: dict[str, float] = {}
         for i in range(changes):
@@ -224,6 +231,10 @@ async def sse(port: int, token: str, subscribers: int, changes: int) -> dict[str
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     latencies = [a[n] - sent[n] for a in arrivals for n in sent if n in a]
+    per_change = [
+        ms([a[n] - sent[n] for a in arrivals if n in a], 50)
+        for n in sorted(sent, key=lambda name: sent[name])
+    ]
     spread = [
         max(a[n] for a in arrivals if n in a) - min(a[n] for a in arrivals if n in a)
         for n in sent
@@ -236,6 +247,7 @@ async def sse(port: int, token: str, subscribers: int, changes: int) -> dict[str
         "expected": subscribers * changes,
         "from_sent_ms": quantiles(latencies),
         "first_to_last_subscriber_ms": quantiles(spread),
+        "median_ms_per_change": per_change,
     }
 
 

@@ -81,7 +81,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Writes scheduled prices to the models at their boundary (one instance at a time);
         # every instance serves them from the boundary on regardless (the snapshot's timer).
         price_schedule = PriceScheduler(app.state.sessionmaker, settings.prices)
-        store.after_reload.append(price_schedule.wake)
+        schedule = price_schedule
+        store.after_reload.append(
+            lambda: schedule.wake_for(store.current.view.next_boundary if store.current else None)
+        )
         price_schedule.start()
     try:
         yield

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from modelreg.config import PriceScheduleSettings
 from modelreg.db import jsonb
 from modelreg.db.engine import async_engine
 from modelreg.events import prices
@@ -86,3 +87,20 @@ def test_a_scheduled_price_sends_price_changed_when_it_takes_effect(
     assert exact(changed["meta.inputCostUsdPerMillionTokens"]["after"]) == Decimal("4.4")
     assert "meta.inputCreditsPer1kTokens" in changed
     assert exact(catalog.model(ACTIVE)["meta"]["inputCostUsdPerMillionTokens"]) == Decimal("4.4")
+
+
+def test_a_reload_wakes_the_scheduler_only_for_a_sooner_boundary() -> None:
+    """Every write reloads the snapshot; the scheduler wakes only when the snapshot knows a
+    boundary before its next planned run (a change of any other kind costs it nothing)."""
+    now = datetime(2026, 12, 2, 12, tzinfo=UTC)
+    scheduler = prices.PriceScheduler(
+        async_sessionmaker(), PriceScheduleSettings(check_interval_s=3600), clock=lambda: now
+    )
+    scheduler._planned = (now + timedelta(hours=1)).timestamp()
+
+    scheduler.wake_for(None)
+    scheduler.wake_for((now + timedelta(hours=2)).timestamp())
+    assert not scheduler._wake.is_set()
+
+    scheduler.wake_for((now + timedelta(minutes=5)).timestamp())
+    assert scheduler._wake.is_set()

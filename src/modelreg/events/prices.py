@@ -62,10 +62,18 @@ class PriceScheduler(BackgroundLoop):
         self.settings = settings
         self.clock = clock
         self._wake = asyncio.Event()
+        self._planned: float | None = None  # when the next run is planned (epoch seconds)
 
     def wake(self) -> None:
         """Look at the schedule again (a change may have scheduled an earlier boundary)."""
         self._wake.set()
+
+    def wake_for(self, boundary: float | None) -> None:
+        """After a reload: wake if the snapshot knows a boundary (epoch seconds) sooner than
+        the next planned run; every other change leaves the scheduler asleep (waking it on each
+        write cost each write two queries)."""
+        if boundary is not None and (self._planned is None or boundary < self._planned):
+            self._wake.set()
 
     async def _run(self) -> None:
         while True:
@@ -82,5 +90,7 @@ class PriceScheduler(BackgroundLoop):
                 raise
             except Exception:
                 log.warning("price schedule run failed; retrying", exc_info=True)
+            self._planned = self.clock().timestamp() + wait
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            self._planned = None
