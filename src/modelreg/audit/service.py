@@ -54,7 +54,7 @@ async def record_change(
         await session.flush()
         revision = await repository.bump_revision(session)
         await repository.notify(session, revision, None)
-        mark_catalog_changed(session)
+        mark_catalog_changed(session, revision)
         return None
     [event] = await record_changes(
         session,
@@ -119,5 +119,5 @@ async def record_changes(
         await repository.add_versions(session, versions)
     models = {change.model_id for change in changes}
     await repository.notify(session, last, models.pop() if len(models) == 1 else None)
-    mark_catalog_changed(session)
+    mark_catalog_changed(session, last)
     return events

@@ -15,21 +15,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from modelreg.db.exceptions import DatabaseUnavailable
 from modelreg.exceptions import ValidationFailed
 
-AfterCommit = Callable[[], Awaitable[None]]
+AfterCommit = Callable[[int], Awaitable[None]]
 _CHANGED = "modelreg.catalog_changed"
 
 
-def mark_catalog_changed(session: AsyncSession) -> None:
-    """Say that this transaction records a catalog change (called by `record_change`)."""
-    session.info[_CHANGED] = True
+def mark_catalog_changed(session: AsyncSession, revision: int) -> None:
+    """Say that this transaction records a catalog change, up to `revision` (called by
+    `record_change`)."""
+    session.info[_CHANGED] = max(revision, session.info.get(_CHANGED, 0))
 
 
-def catalog_changed(session: AsyncSession) -> bool:
-    return bool(session.info.get(_CHANGED))
+def catalog_changed(session: AsyncSession) -> int | None:
+    """The last catalog revision this transaction records, if it records a change."""
+    revision: int | None = session.info.get(_CHANGED)
+    return revision
 
 
 def register_after_commit(app: FastAPI, hook: AfterCommit) -> None:
-    """Run `hook` after every request transaction that committed a catalog change."""
+    """Run `hook(revision)` after every request transaction that committed a catalog change
+    (the last revision it committed)."""
     if not hasattr(app.state, "after_commit"):
         app.state.after_commit = []
     app.state.after_commit.append(hook)
@@ -61,11 +65,12 @@ async def session(request: Request) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await _rollback(db)
             raise
-        if catalog_changed(db):
+        revision = catalog_changed(db)
+        if revision is not None:
             # A hook must not raise: the change is committed, and the client must hear so
             # (the snapshot store's hook handles its own failures).
             for hook in _after_commit_hooks(request.app):
-                await hook()
+                await hook(revision)
 
 
 async def _rollback(db: AsyncSession) -> None:

@@ -76,8 +76,17 @@ class CatalogListener:
         # "<revision>:<model id>:<epoch>", and a model id may itself contain ":".
         revision, _, rest = payload.partition(":")
         _, _, committed = rest.rpartition(":")
-        with contextlib.suppress(ValueError):
-            self._pending[int(revision)] = float(committed)
+        served = self.store.revision
+        try:
+            announced, at = int(revision), float(committed)
+        except ValueError:
+            self.store.request_reload()
+            return
+        if served is not None and announced <= served:
+            # Served already (this instance's own write, caught up before it answered): no
+            # reload to ask for, and no propagation to time.
+            return
+        self._pending[announced] = at
         self.store.request_reload()
 
     async def _check(self, conn: psycopg.AsyncConnection) -> None:

@@ -150,15 +150,22 @@ class SnapshotStore:
         """How long since the database last confirmed this snapshot is current."""
         return time.time() - self.confirmed_at if self.current is not None else float("inf")
 
-    async def reload(self) -> Snapshot:
-        """Bring the snapshot up to the database's revision and swap it in (one at a time).
+    async def reload(self, at_least: int | None = None) -> Snapshot:
+        """Bring the snapshot up to the database's revision and swap it in (one at a time);
+        with `at_least`, nothing to do when the snapshot has that revision already (a reload
+        that ran meanwhile brought it).
 
         When every revision since ours is accounted for by an audit event, only the changed
         rows are read and only their responses rendered again; otherwise the whole catalog.
         """
+        current = self.current
+        if at_least is not None and current is not None and current.revision >= at_least:
+            return current
         async with self._lock:
             started = time.perf_counter()
             previous = self.current
+            if at_least is not None and previous is not None and previous.revision >= at_least:
+                return previous
             delta = await load_delta(self.engine, previous.revision) if previous else None
             if previous is not None and delta is not None and not delta.changes:
                 snapshot = previous  # nothing new
@@ -241,11 +248,12 @@ class SnapshotStore:
                 }
         return revision, rows, prices, log, tokens
 
-    async def catch_up_after_write(self) -> None:
-        """Read your writes: this instance serves its own change before it answers. Should the
+    async def catch_up_after_write(self, revision: int) -> None:
+        """Read your writes: this instance serves its own change (committed as `revision`)
+        before it answers; a reload that came meanwhile may have brought it already. Should the
         reload fail, the write stands and the listener catches up."""
         try:
-            await self.reload()
+            await self.reload(at_least=revision)
         except Exception:
             log.warning("reload after a write failed; the listener will catch up", exc_info=True)
             self.request_reload()
