@@ -29,7 +29,7 @@ from modelreg.logs import (
 from modelreg.metrics import RequestStats
 from tests.fixtures.databases import Seeded
 from tests.fixtures.http import serving
-from tests.fixtures.waiting import poll, until_async
+from tests.fixtures.waiting import poll, until, until_async
 from tests.public.instances import (
     ACTIVE,
     LEGACY,
@@ -198,6 +198,20 @@ def test_the_heap_is_settled_after_the_snapshot_is_built(reader: Reader) -> None
     assert store.heap.settles >= 1
     assert metric(reader.client, "modelreg_heap_settle_duration_seconds_count") >= 1
     assert metric(reader.client, "modelreg_heap_frozen_objects") > 0
+
+
+def test_a_write_leaves_the_heap_settle_to_a_quiet_moment(
+    client: TestClient, serve_seeded: Seeded
+) -> None:
+    """The reload after a write does not settle the heap on the write's path: it leaves the
+    settle pending, and the store settles once reloads pause (SETTLE_QUIET_S)."""
+    store = client.app.state.snapshot  # type: ignore[attr-defined]
+    settles = store.heap.settles
+
+    response = patch_description(client, serve_seeded.token, ACTIVE, "settled later")
+    assert response.status_code == 200, response.text
+
+    assert until(lambda: store.heap.settles > settles and not store.heap.pending)
 
 
 def test_snapshot_revision_gauge_is_the_revision_served(

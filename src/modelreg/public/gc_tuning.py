@@ -36,10 +36,12 @@ from modelreg import metrics
 
 SWEEP_GROWTH = 1.5  # sweep the frozen heap when it has grown by half since the last sweep
 SWEEP_INTERVAL_S = 600.0  # and at the first build ten minutes after the last sweep
-# Settle at most this often: under a steady stream of writes (a reload each), a settle per
-# reload cost each write tens of milliseconds of collection. A build that comes sooner leaves
-# its settle pending (`settle_pending`, which the store runs on a timer).
-SETTLE_INTERVAL_S = 1.0
+# After the first build, a build leaves its settle pending (`pending`) and the store settles
+# once no build came for SETTLE_QUIET_S, or SETTLE_MAX_DELAY_S after the first build that left it
+# pending. Under a steady stream of writes (a reload each) a settle per build cost every write
+# tens of milliseconds of collection, and a settle on a write's path delays its events.
+SETTLE_QUIET_S = 1.0
+SETTLE_MAX_DELAY_S = 10.0
 
 T = TypeVar("T")
 
@@ -60,16 +62,14 @@ class HeapKeeper:
     swept_time: float = 0.0  # time.monotonic() of the last sweep
     settles: int = 0
     sweeps: int = 0
-    settle_interval_s: float = SETTLE_INTERVAL_S
-    settled_time: float = 0.0  # time.monotonic() of the last settle
     pending: bool = False  # a build was made since the last settle and not settled
 
     def build(self, make: Callable[[], T]) -> T:
-        """`make()` with the collector paused, then the heap settled before it resumes; or,
-        within `settle_interval_s` of the last settle, the settle left pending."""
+        """`make()` with the collector paused; the first build then settles the heap before
+        the collector resumes, every later one leaves its settle pending (`settle_pending`)."""
         with self.paused():
             made = make()
-            if self.settles and time.monotonic() - self.settled_time < self.settle_interval_s:
+            if self.settles:
                 self.pending = self.enabled
             else:
                 self.settle()
@@ -118,7 +118,6 @@ class HeapKeeper:
                 self._sweep()
         self.settles += 1
         self.pending = False
-        self.settled_time = time.monotonic()
         metrics.HEAP_SETTLE_SECONDS.observe(time.perf_counter() - started)
         metrics.HEAP_FROZEN_OBJECTS.set(gc.get_freeze_count())
 

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from modelreg import metrics
 from modelreg.audit import repository as change_log
 from modelreg.config import Settings
-from modelreg.public import repository
+from modelreg.public import gc_tuning, repository
 from modelreg.public.gc_tuning import HeapKeeper
 from modelreg.public.repository import Delta, PriceHistory, load_delta, read_catalog
 from modelreg.public.schemas import CatalogView, ModelRow, build_view, public_model
@@ -55,6 +55,7 @@ class SnapshotStore:
     turnovers: int = 0
     _boundary_timer: asyncio.TimerHandle | None = field(default=None, repr=False)
     _settle_timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+    _settle_by: float | None = field(default=None, repr=False)  # time.monotonic() bound
 
     def __post_init__(self) -> None:
         self.heap.enabled = self.settings.snapshot.gc_tuning
@@ -111,21 +112,29 @@ class SnapshotStore:
         self._boundary_timer = loop.call_later(delay, self._boundary_reached)
 
     def _arm_settle(self) -> None:
-        """A build that left its heap settle pending (writes coming faster than the settle
-        interval) is settled once the interval has passed, if no later build settled it."""
-        if not self.heap.pending or self._settle_timer is not None:
+        """Settle the heap a build left pending once no reload came for SETTLE_QUIET_S, or
+        SETTLE_MAX_DELAY_S after the first build that left it pending (each reload moves the
+        timer, within that bound)."""
+        if not self.heap.pending:
             return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        self._settle_timer = loop.call_later(self.heap.settle_interval_s, self._settle_pending)
+        now = time.monotonic()
+        if self._settle_by is None:
+            self._settle_by = now + gc_tuning.SETTLE_MAX_DELAY_S
+        if self._settle_timer is not None:
+            self._settle_timer.cancel()
+        delay = max(0.0, min(gc_tuning.SETTLE_QUIET_S, self._settle_by - now))
+        self._settle_timer = loop.call_later(delay, self._settle_pending)
 
     def _settle_pending(self) -> None:
         self._settle_timer = None
         if self._lock.locked():
-            self._arm_settle()  # a reload is building: its end arms the timer again if needed
+            self._arm_settle()  # a reload is building: its end arms the timer again
             return
+        self._settle_by = None
         self.heap.settle_pending()
 
     def _boundary_reached(self) -> None:
