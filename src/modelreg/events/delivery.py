@@ -35,8 +35,10 @@ from modelreg.events.types import EventType, RecordedChange, event_types_of, mes
 
 log = logging.getLogger(__name__)
 
-# How often the failing-subscriptions gauge is recounted when nothing was delivered.
+# How often the failing-subscriptions gauge is recounted when nothing was delivered, and at
+# most how often while deliveries go on (a count after every round cost a query per change).
 FAILING_RECOUNT_S = 5.0
+FAILING_RECOUNT_BUSY_S = 0.5
 
 
 def recorded(event: AuditEvent) -> RecordedChange:
@@ -109,7 +111,8 @@ class Dispatcher:
             self._wake.clear()
             try:
                 served = await self.deliver_due()
-                if served or time.monotonic() - counted_at > FAILING_RECOUNT_S:
+                since = time.monotonic() - counted_at
+                if since > FAILING_RECOUNT_S or (served and since > FAILING_RECOUNT_BUSY_S):
                     counted_at = time.monotonic()
                     async with self.sessionmaker() as session:
                         metrics.WEBHOOK_FAILING.set(await repository.count_failing(session))
@@ -155,7 +158,7 @@ class Dispatcher:
                 if part < subscription.cursor_part:
                     continue
                 outcome = await self._send(subscription, signer, change, event_type)
-                await self._log(session, subscription, change, event_type, outcome)
+                self._log(session, subscription, change, event_type, outcome)
                 if not outcome.ok:
                     await self._failed(session, subscription, outcome)
                     return
@@ -165,7 +168,6 @@ class Dispatcher:
                 subscription.retrying_since = None
                 subscription.next_attempt_at = None
                 subscription.last_error = None
-                await session.flush()
             subscription.cursor_revision = change.catalog_revision
             subscription.cursor_part = 0
         if len(events) < self.settings.batch_size:
@@ -210,7 +212,7 @@ class Dispatcher:
         metrics.WEBHOOK_DELIVERIES.labels("delivered" if error is None else "failed").inc()
         return Outcome(error is None, status_code, round(elapsed * 1000, 3), error)
 
-    async def _log(
+    def _log(
         self,
         session: AsyncSession,
         subscription: WebhookSubscription,
@@ -218,7 +220,7 @@ class Dispatcher:
         event_type: EventType,
         outcome: Outcome,
     ) -> None:
-        await repository.add_attempt(
+        repository.add_attempt(
             session,
             WebhookAttempt(
                 subscription_id=subscription.id,

@@ -70,9 +70,9 @@ async def claim_due(session: AsyncSession) -> WebhookSubscription | None:
     return (await session.scalars(query)).one_or_none()
 
 
-async def add_attempt(session: AsyncSession, attempt: WebhookAttempt) -> None:
+def add_attempt(session: AsyncSession, attempt: WebhookAttempt) -> None:
+    """Log an attempt; written with the rest of the delivery round's transaction."""
     session.add(attempt)
-    await session.flush()
 
 
 async def attempts(
