@@ -32,12 +32,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 from sqlalchemy.engine import URL
 from standardwebhooks.webhooks import Webhook
 
 import harness
 from harness import Server, log, percentile
+from modelreg.audit.repository import NOTIFY_CHANNEL
 from modelreg.catalog.seed import seed_catalog
+from modelreg.db.urls import libpq_conninfo
 
 MODEL = "o3"
 WRITERS = 16
@@ -50,6 +53,7 @@ class Receiver:
     def __init__(self) -> None:
         self.secret = ""
         self.arrived: dict[str, float] = {}
+        self.arrived_wall: dict[int, float] = {}  # by catalog revision, time.time()
         self.bad = 0
         self.lock = threading.Lock()
         receiver = self
@@ -58,13 +62,15 @@ class Receiver:
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:
-                now = time.perf_counter()
+                now, wall = time.perf_counter(), time.time()
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
                 try:
                     Webhook(receiver.secret).verify(body, dict(self.headers.items()))
-                    name = json.loads(body)["data"]["model"]["meta"]["displayName"]
+                    data = json.loads(body)["data"]
+                    name = data["model"]["meta"]["displayName"]
                     with receiver.lock:
                         receiver.arrived.setdefault(name, now)
+                        receiver.arrived_wall.setdefault(int(data["catalogRevision"]), wall)
                 except Exception:
                     with receiver.lock:
                         receiver.bad += 1
@@ -79,6 +85,30 @@ class Receiver:
         self.server.daemon_threads = True
         self.port = int(self.server.server_address[1])
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+class Commits:
+    """When each revision committed: the time PostgreSQL stamped in its notification (taken by
+    the transaction's last statement, just before COMMIT), heard on a LISTEN connection."""
+
+    def __init__(self, url: URL) -> None:
+        self.at: dict[int, float] = {}
+        self._conn = psycopg.connect(libpq_conninfo(url), autocommit=True)
+        self._conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for notify in self._conn.notifies(timeout=0.2):
+                revision, _, rest = notify.payload.partition(":")
+                self.at[int(revision)] = float(rest.rpartition(":")[2])
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._conn.close()
 
 
 class Writer:
@@ -148,11 +178,12 @@ def quantiles(values: Sequence[float], qs: Sequence[float] = (50, 90, 99)) -> di
     return {f"p{q:g}": ms(values, q) for q in qs} | {"max": ms(values, 100)}
 
 
-def webhooks(port: int, token: str, rate: float, seconds: float) -> dict[str, Any]:
+def webhooks(port: int, token: str, rate: float, seconds: float, url: URL) -> dict[str, Any]:
     """Changes sent on schedule by a pool of writers (each change to the next model in turn, so
     that writes do not queue on one row lock)."""
     receiver = Receiver()
     subscribe(port, token, receiver)
+    commits = Commits(url)
     models = [
         m["id"] for m in httpx.get(f"http://{harness.LOOPBACK}:{port}/v1/models").json()["data"]
     ]
@@ -184,12 +215,21 @@ def webhooks(port: int, token: str, rate: float, seconds: float) -> dict[str, An
     from_sent = [receiver.arrived[n] - times[n][0] for n in times if n in receiver.arrived]
     write_ms = [answered - sent for sent, answered in times.values()]
     receiver.server.shutdown()
+    commits.close()
+    first_measured = min(commits.at, default=0) + WARMUP_CHANGES
+    from_commit = [
+        arrived - commits.at[revision]
+        for revision, arrived in receiver.arrived_wall.items()
+        if revision in commits.at and revision >= first_measured
+    ]
     return {
         "changes": count,
         "achieved_rate": round(count / elapsed, 1) if elapsed > 0 else None,
         "received": len(receiver.arrived),
         "bad_signatures": receiver.bad,
         "write_ms": quantiles(write_ms),
+        "from_commit_ms": quantiles(from_commit),
+        "from_commit_count": len(from_commit),
         "from_sent_ms": quantiles(from_sent),
         "from_answer_ms": quantiles(from_answer),
     }
@@ -273,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         server = start_instance(url, workdir)
         try:
             log(f"webhooks: {args.rate}/s for {args.seconds} s")
-            hooks = webhooks(server.port, token, args.rate, args.seconds)
+            hooks = webhooks(server.port, token, args.rate, args.seconds, url)
             log(f"webhooks: {hooks}")
             log(f"SSE: {args.subscribers} subscribers, {args.sse_changes} changes")
             stream = asyncio.run(sse(server.port, token, args.subscribers, args.sse_changes))
