@@ -125,7 +125,9 @@ class Dispatcher:
 
     async def deliver_due(self) -> int:
         """Deliver until no subscription has a due message (or other instances hold them);
-        the number of batches delivered. One claim when idle; `concurrency` once busy."""
+        the number of batches delivered. One claim at first; then as many at once as
+        subscriptions are still due (at most `concurrency`), counted with one query rather
+        than found by claims that come back empty."""
         served = 0
         claims = 1
         while True:
@@ -133,7 +135,11 @@ class Dispatcher:
             served += sum(results)
             if not any(results):
                 return served
-            claims = self.settings.concurrency
+            async with self.sessionmaker() as session:
+                due = await repository.count_due(session)
+            if due == 0:
+                return served
+            claims = min(self.settings.concurrency, due)
 
     async def deliver_next(self) -> bool:
         """Claim one due subscription and deliver a batch of its messages; False when none."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,18 +52,29 @@ async def now(session: AsyncSession) -> datetime:
     return (await session.execute(select(func.now()))).scalar_one()
 
 
+def _due() -> tuple[Any, ...]:
+    """Active, not failing, not waiting for a retry, and behind the catalog."""
+    return (
+        WebhookSubscription.is_active,
+        WebhookSubscription.failing_since.is_(None),
+        (WebhookSubscription.next_attempt_at.is_(None))
+        | (WebhookSubscription.next_attempt_at <= func.now()),
+        WebhookSubscription.cursor_revision < text("(SELECT revision FROM catalog_state)"),
+    )
+
+
+async def count_due(session: AsyncSession) -> int:
+    """How many subscriptions have something to deliver now (held by another instance or not)."""
+    query = select(func.count()).select_from(WebhookSubscription).where(*_due())
+    return int((await session.execute(query)).scalar_one())
+
+
 async def claim_due(session: AsyncSession) -> WebhookSubscription | None:
     """Lock one active subscription with something to deliver now; rows another instance holds
     are skipped, so no two instances deliver one subscription's events at once."""
     query = (
         select(WebhookSubscription)
-        .where(
-            WebhookSubscription.is_active,
-            WebhookSubscription.failing_since.is_(None),
-            (WebhookSubscription.next_attempt_at.is_(None))
-            | (WebhookSubscription.next_attempt_at <= func.now()),
-            WebhookSubscription.cursor_revision < text("(SELECT revision FROM catalog_state)"),
-        )
+        .where(*_due())
         .order_by(WebhookSubscription.next_attempt_at.nulls_first(), WebhookSubscription.id)
         .limit(1)
         .with_for_update(skip_locked=True)
