@@ -30,10 +30,8 @@ from modelreg.catalog.exceptions import ModelNotFound
 from modelreg.catalog.models import Model, ModelPrice
 from modelreg.catalog.service import lock_model, validated_meta
 from modelreg.catalog.versioning import (
-    entry_prices,
     model_state,
     next_version,
-    price_columns,
     prices_of_meta,
     record_model_change,
 )
@@ -89,7 +87,7 @@ def as_entries(rows: Sequence[ModelPrice]) -> tuple[PriceEntry, ...]:
             PriceEntry(
                 id=row.id,
                 effective_from=row.effective_from,
-                prices=entry_prices(row),
+                prices=Prices.of_row(row),
                 pending=row.scheduled and row.applied_at is None,
             )
             for row in rows
@@ -224,7 +222,7 @@ async def schedule_price(
     entry = ModelPrice(
         model_id=model_id,
         effective_from=effective_from,
-        **price_columns(prices),
+        **prices.columns(),
         scheduled=True,
         recorded_by=actor.name,
         reason=reason,

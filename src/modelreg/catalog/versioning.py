@@ -93,7 +93,7 @@ async def record_model_changes(
         ModelPrice(
             model_id=change.model_id,
             effective_from=func.now(),
-            **price_columns(prices),
+            **prices.columns(),
             scheduled=False,
             recorded_by=actor.name,
             reason=reason,
@@ -123,26 +123,3 @@ def prices_of_meta(meta: dict[str, Any]) -> Prices | None:
         return Prices.of_meta(meta)
     except (KeyError, TypeError, ValueError, InvalidOperation):
         return None
-
-
-def price_columns(prices: Prices) -> dict[str, Any]:
-    """The `model_prices` columns of `prices`."""
-    return {
-        "input_usd": prices.input_usd,
-        "output_usd": prices.output_usd,
-        "credits_per_1k": prices.credits_per_1k,
-        "input_credits_per_1k": prices.input_credits_per_1k,
-        "output_credits_per_1k": prices.output_credits_per_1k,
-        "credits_pinned": prices.credits_pinned,
-    }
-
-
-def entry_prices(entry: ModelPrice) -> Prices:
-    return Prices(
-        input_usd=entry.input_usd,
-        output_usd=entry.output_usd,
-        credits_per_1k=entry.credits_per_1k,
-        input_credits_per_1k=entry.input_credits_per_1k,
-        output_credits_per_1k=entry.output_credits_per_1k,
-        credits_pinned=entry.credits_pinned,
-    )

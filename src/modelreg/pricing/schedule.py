@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -49,6 +49,15 @@ class Prices:
             output_credits_per_1k=_dec(meta.get("outputCreditsPer1kTokens", blended)),
             credits_pinned=meta.get("creditsPinned") is True,
         )
+
+    @classmethod
+    def of_row(cls, row: Any) -> Prices:
+        """The prices of a `model_prices` row (its columns are named as these fields)."""
+        return cls(**{field.name: getattr(row, field.name) for field in fields(cls)})
+
+    def columns(self) -> dict[str, Any]:
+        """The `model_prices` columns of these prices."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
 
     def as_meta(self) -> dict[str, Any]:
         """The meta keys these prices set."""

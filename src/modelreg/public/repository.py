@@ -63,14 +63,7 @@ async def read_prices(conn: AsyncConnection, ids: list[str] | None) -> PriceHist
             PriceEntry(
                 id=row.id,
                 effective_from=row.effective_from,
-                prices=Prices(
-                    input_usd=row.input_usd,
-                    output_usd=row.output_usd,
-                    credits_per_1k=row.credits_per_1k,
-                    input_credits_per_1k=row.input_credits_per_1k,
-                    output_credits_per_1k=row.output_credits_per_1k,
-                    credits_pinned=row.credits_pinned,
-                ),
+                prices=Prices.of_row(row),
                 pending=row.scheduled and row.applied_at is None,
             )
         )
