@@ -1,4 +1,5 @@
-"""A loop the app starts with its lifespan and cancels at shutdown (the schedulers)."""
+"""A loop the app starts with its lifespan and cancels at shutdown (the catalog listener, the
+webhook dispatcher, the sunset and price schedulers)."""
 
 from __future__ import annotations
 

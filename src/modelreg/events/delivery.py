@@ -25,6 +25,7 @@ from standardwebhooks.webhooks import Webhook
 from modelreg import metrics
 from modelreg.audit import repository as audit_repository
 from modelreg.audit.models import AuditEvent
+from modelreg.background import BackgroundLoop
 from modelreg.config import WebhookSettings
 from modelreg.db import jsonb
 from modelreg.events import repository
@@ -71,9 +72,11 @@ class Outcome:
     error: str | None
 
 
-class Dispatcher:
+class Dispatcher(BackgroundLoop):
     """Delivers due messages of every subscription; woken on each catalog change, and every
     `poll_interval_s` for retries."""
+
+    name = "webhook-dispatch"
 
     def __init__(
         self,
@@ -90,19 +93,12 @@ class Dispatcher:
             timeout=settings.timeout_s, follow_redirects=False
         )
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         self._wake.set()
 
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="webhook-dispatch")
-
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await super().stop()
         await self.client.aclose()
 
     async def _run(self) -> None:

@@ -17,10 +17,10 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from modelreg.background import BackgroundLoop
 from modelreg.catalog import prices
 from modelreg.config import PriceScheduleSettings
 from modelreg.events import repository
-from modelreg.events.background import BackgroundLoop
 from modelreg.events.sunset import Clock, utc_now
 
 log = logging.getLogger(__name__)
@@ -63,10 +63,6 @@ class PriceScheduler(BackgroundLoop):
         self.clock = clock
         self._wake = asyncio.Event()
         self._planned: float | None = None  # when the next run is planned (epoch seconds)
-
-    def wake(self) -> None:
-        """Look at the schedule again (a change may have scheduled an earlier boundary)."""
-        self._wake.set()
 
     def wake_for(self, boundary: float | None) -> None:
         """After a reload: wake if the snapshot knows a boundary (epoch seconds) sooner than

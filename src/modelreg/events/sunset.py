@@ -20,12 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from modelreg.audit.schemas import Actor
 from modelreg.audit.service import record_change
+from modelreg.background import BackgroundLoop
 from modelreg.catalog.models import Model
 from modelreg.catalog.transitions import transition
 from modelreg.catalog.versioning import model_state
 from modelreg.config import SunsetSettings
 from modelreg.events import repository
-from modelreg.events.background import BackgroundLoop
 from modelreg.events.models import SunsetNotice
 from modelreg.events.types import SUNSET_ACTOR, SUNSET_APPROACHING_ACTION
 from modelreg.lifecycle.states import LifecycleAction

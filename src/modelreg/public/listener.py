@@ -9,7 +9,6 @@ is unreachable the last snapshot keeps being served.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
@@ -17,6 +16,7 @@ import psycopg
 
 from modelreg import metrics
 from modelreg.audit.repository import CURRENT_REVISION_SQL, NOTIFY_CHANNEL
+from modelreg.background import BackgroundLoop
 from modelreg.public.store import SnapshotStore
 
 log = logging.getLogger(__name__)
@@ -24,24 +24,16 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 5.0
 
 
-class CatalogListener:
+class CatalogListener(BackgroundLoop):
+    name = "catalog-listener"
+
     def __init__(self, store: SnapshotStore, conninfo: str):
         self.store = store
         self.conninfo = conninfo
         self.connected = False
-        self._task: asyncio.Task[None] | None = None
         # Revisions announced but not yet served, with the time they were committed.
         self._pending: dict[int, float] = {}
         store.after_reload.append(self._record_lag)
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="catalog-listener")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def _run(self) -> None:
         backoff = 0.1
