@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from modelreg.auth.roles import Role
-from modelreg.catalog.seed import seed_catalog
 from tests.fixtures.databases import PgServer
 from tests.fixtures.http import bearer, serving
 from tests.fixtures.tokens import issue_token
@@ -72,8 +71,7 @@ def test_dashboard_queries_are_valid_promql(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def exposed(pg: PgServer) -> Iterator[set[str]]:
     """The metric names of a serving instance's /metrics, once it has done a bit of everything."""
-    url = pg.database_at("head")
-    seed_catalog(url)
+    url = pg.seeded_url()  # at head, with the shipped catalog
     headers = bearer(issue_token(url, Role.VIEWER))
     with serving(url) as client:
         yield _sample_names(client, headers)

@@ -20,7 +20,6 @@ import pytest
 from sqlalchemy.engine import URL
 
 from modelreg.auth.roles import Role
-from modelreg.catalog.seed import seed_catalog
 from tests.fixtures.databases import PgServer
 from tests.fixtures.live import live_instances
 from tests.fixtures.tokens import issue_token
@@ -47,8 +46,7 @@ class Live:
 
 @pytest.fixture(scope="module")
 def live(pg: PgServer) -> Iterator[Live]:
-    url = pg.database_at("head")
-    seed_catalog(url)
+    url = pg.seeded_url()  # at head, with the shipped catalog
     tokens = {
         "admin": issue_token(url, Role.ADMIN, name="browser-admin"),
         "editor": issue_token(url, Role.EDITOR, name="browser-editor"),

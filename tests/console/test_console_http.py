@@ -11,7 +11,6 @@ from sqlalchemy.engine import URL
 
 from modelreg.app import create_app
 from modelreg.auth.roles import Role
-from modelreg.catalog.seed import seed_catalog
 from modelreg.config import get_settings
 from tests.console.helpers import ORIGIN, csrf_of, post_form, sign_in
 from tests.fixtures.databases import PgServer
@@ -25,8 +24,7 @@ OTHER = "gpt-5"
 
 @pytest.fixture(scope="module")
 def console_url(pg: PgServer) -> URL:
-    url = pg.database_at("head")
-    seed_catalog(url)
+    url = pg.seeded_url()  # at head, with the shipped catalog
     return url
 
 

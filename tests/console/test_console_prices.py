@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import URL
 
 from modelreg.auth.roles import Role
-from modelreg.catalog.seed import seed_catalog
 from tests.console.helpers import post_form, sign_in
 from tests.fixtures.databases import PgServer
 from tests.fixtures.http import serving
@@ -26,8 +25,7 @@ PAGE = f"/console/models/{MODEL}"
 @pytest.fixture
 def client(pg: PgServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, URL]]:
     monkeypatch.setenv("MODELREG_PRICES__ENABLED", "false")
-    url = pg.database_at("head")
-    seed_catalog(url)
+    url = pg.seeded_url()  # at head, with the shipped catalog
     with serving(url) as test_client:
         yield test_client, url
 

@@ -16,7 +16,6 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 
 from modelreg.auth.roles import Role
-from modelreg.catalog.seed import seed_catalog
 from tests.console.helpers import ORIGIN, csrf_of, post_form, sign_in
 from tests.fixtures.databases import PgServer
 from tests.fixtures.http import bearer, serving
@@ -28,8 +27,7 @@ SECRET = "whsec_" + "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0"  # base64 of 24 bytes
 
 @pytest.fixture(scope="module")
 def hooks_url(pg: PgServer) -> URL:
-    url = pg.database_at("head")
-    seed_catalog(url)
+    url = pg.seeded_url()  # at head, with the shipped catalog
     return url
 
 

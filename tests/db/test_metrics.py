@@ -10,7 +10,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import URL
 
 from modelreg.auth.roles import Role
-from modelreg.catalog.seed import seed_catalog
 from modelreg.db import metrics
 from modelreg.db.indexes import INDEXES
 from modelreg.db.metrics import query_name
@@ -54,8 +53,7 @@ def _count(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], query:
 
 @pytest.fixture(scope="module")
 def admin(pg: PgServer) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    url: URL = pg.database_at("head")
-    seed_catalog(url)
+    url: URL = pg.seeded_url()  # at head, with the shipped catalog
     headers = bearer(issue_token(url, Role.VIEWER))
     with serving(url) as client:
         yield client, headers
