@@ -17,6 +17,12 @@ class IndexSpec:
     canonical: str
 
 
+# GIN indexes take every write straight into their tree. With `fastupdate` (PostgreSQL's default)
+# writes go to a pending list instead, and the write that finds the list over
+# `gin_pending_list_limit` (4 MB) moves all of it into the tree before it returns: a stall of about
+# a second, every few thousand writes to `meta`, for whichever writer was unlucky (0013).
+GIN_STORAGE = "WITH (fastupdate = off)"
+
 INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(
         "idx_models_is_legacy",
@@ -36,8 +42,8 @@ INDEXES: tuple[IndexSpec, ...] = (
     ),
     IndexSpec(
         "idx_models_meta_gin",
-        "models USING gin (meta)",
-        "CREATE INDEX idx_models_meta_gin ON models USING gin (meta)",
+        f"models USING gin (meta) {GIN_STORAGE}",
+        "CREATE INDEX idx_models_meta_gin ON models USING gin (meta) WITH (fastupdate=off)",
     ),
     IndexSpec(
         "idx_models_meta_required_tier",
@@ -55,9 +61,9 @@ INDEXES: tuple[IndexSpec, ...] = (
     ),
     IndexSpec(
         "idx_models_meta_capabilities",
-        "models USING gin ((meta->'capabilities'))",
+        f"models USING gin ((meta->'capabilities')) {GIN_STORAGE}",
         "CREATE INDEX idx_models_meta_capabilities ON models"
-        " USING gin (((meta -> 'capabilities'::text)))",
+        " USING gin (((meta -> 'capabilities'::text))) WITH (fastupdate=off)",
     ),
 )
 
