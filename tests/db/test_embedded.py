@@ -20,6 +20,7 @@ import psutil
 import psycopg
 import pytest
 
+from modelreg.db import embedded
 from tests.conftest import _scratch_dir
 
 SCRIPT = """
@@ -33,8 +34,11 @@ url = normalise(embedded.start(Path(sys.argv[1])))
 with psycopg.connect(libpq_conninfo(url)) as conn:
     database = conn.execute("SELECT current_database()").fetchone()[0]
     version = conn.execute("SHOW server_version_num").fetchone()[0]
+    settings = dict(conn.execute(
+        "SELECT name, setting FROM pg_settings WHERE name = ANY(%s)", (list(embedded.SETTINGS),)
+    ).fetchall())
 pid = int((Path(sys.argv[1]) / "pg" / "postmaster.pid").read_text().split()[0])
-print(json.dumps({"database": database, "version": int(version), "pid": pid,
+print(json.dumps({"database": database, "version": int(version), "pid": pid, "settings": settings,
                   "server_user": psutil.Process(pid).username()}))
 """
 
@@ -53,6 +57,9 @@ def test_starts_on_demand_serves_and_stops_when_its_process_exits(scratch_dir: P
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert seen["database"] == "modelreg"
     assert seen["version"] >= 140000
+    # Its own settings are in effect for the first connection already.
+    assert seen["settings"] == embedded.SETTINGS
+    assert seen["settings"]["wal_init_zero"] == "off"
     if os.geteuid() == 0:
         # PostgreSQL refuses to run as root; the server runs as an unprivileged user instead.
         assert seen["server_user"] != "root"
@@ -249,11 +256,18 @@ def _answers(port: int) -> bool:
         return False
 
 
+# The line each HTTP server logs once it serves: proof its own logs go through modelreg's.
+STARTED = {"uvicorn": "Application startup complete", "granian": "Started worker-1"}
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_serve_stops_the_server_it_started_on_sigterm_and_ctrl_c(data: Path, signum: int) -> None:
+@pytest.mark.parametrize("http_server", ["uvicorn", "granian"])
+def test_serve_stops_the_server_it_started_on_sigterm_and_ctrl_c(
+    data: Path, http_server: str, signum: int
+) -> None:
     port = _free_port()
     serve = subprocess.Popen(
-        [str(BIN / "modelreg"), "serve", "--migrate", "--port", str(port)],
+        [str(BIN / "modelreg"), "serve", "--migrate", "--port", str(port), "--server", http_server],
         env=_env(data),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -264,13 +278,15 @@ def test_serve_stops_the_server_it_started_on_sigterm_and_ctrl_c(data: Path, sig
         _wait_for(lambda: _answers(port), "modelreg serve to answer")
         server = _postmaster(data)
         assert server is not None
+        workers = psutil.Process(serve.pid).children(recursive=True)
         # Ctrl-C reaches the whole foreground process group.
         os.killpg(serve.pid, signum)
         _, log = serve.communicate(timeout=120)
         _stopped(data, server)
+        _wait_for(lambda: not any(_running(w.pid) for w in workers), "the workers to exit")
         # Its log: JSON lines, none with a terminal's colour codes.
         lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
-        assert any("Application startup complete" in line["msg"] for line in lines)
+        assert any(STARTED[http_server] in line["msg"] for line in lines), log[-3000:]
         assert "\\u001b" not in log
         assert all("color_message" not in line for line in lines)
     finally:
