@@ -48,6 +48,7 @@ bench: $(STAMP) ## Run the benchmarks in bench/, print their tables (JSON in .ve
 	timeout --kill-after=60 3600 $(BIN)/python bench/read_path.py --output $(VENV)/bench/read-path.json
 	timeout --kill-after=60 1800 $(BIN)/python bench/propagation.py --output $(VENV)/bench/propagation.json
 	timeout --kill-after=60 2400 $(BIN)/python bench/filtered.py --output $(VENV)/bench/filtered.json
+	timeout --kill-after=60 1800 $(BIN)/python bench/servers.py --output $(VENV)/bench/servers.json
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

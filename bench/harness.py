@@ -602,6 +602,15 @@ def uvicorn_argv(python: str, target: str, port: int, *extra: str) -> list[str]:
     return [*argv, "--no-access-log", "--log-level", "warning"]
 
 
+def granian_argv(python: str, target: str, port: int, *extra: str) -> list[str]:
+    """The same under granian: 1 worker, uvloop, no access log of its own; `--app-dir D` (as
+    uvicorn spells it) becomes granian's `--working-dir D`."""
+    options = ["--working-dir" if option == "--app-dir" else option for option in extra]
+    argv = [python, "-m", "granian", "--interface", "asgi", *options]
+    argv += ["--host", LOOPBACK, "--port", str(port), "--workers", "1", "--loop", "uvloop"]
+    return [*argv, "--no-ws", "--no-access-log", "--log-level", "warning", target]
+
+
 def start_uvicorn(
     name: str,
     target: str,

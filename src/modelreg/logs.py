@@ -51,8 +51,9 @@ class JsonFormatter(logging.Formatter):
 
 def log_config(level: str = "INFO") -> dict[str, Any]:
     """The logging set-up of a serving process, for `logging.config.dictConfig`: JSON lines on
-    stderr, uvicorn's own loggers through them, uvicorn's access log off (modelreg writes its
-    own). uvicorn applies it in every worker process it starts, too."""
+    stderr, the HTTP server's own loggers (uvicorn's, granian's) through them, its access log
+    off (modelreg writes its own). The server applies it in every worker process it starts,
+    too."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -69,6 +70,8 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
             "uvicorn": {"handlers": [], "propagate": True},
             "uvicorn.error": {"handlers": [], "propagate": True},
             "uvicorn.access": {"handlers": [], "propagate": False, "level": "CRITICAL"},
+            "_granian": {"handlers": [], "propagate": True},
+            "granian.access": {"handlers": [], "propagate": False, "level": "CRITICAL"},
         },
     }
 
