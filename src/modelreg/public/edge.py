@@ -77,7 +77,9 @@ class Edge:
         given = b""
         if_none_match = None
         accept_encoding = None
+        header_bytes = 0
         for name, value in scope["headers"]:
+            header_bytes += len(name) + len(value)
             if name == REQUEST_ID:
                 given = value[:200]
             elif name == IF_NONE_MATCH:  # repeated header lines make one list (RFC 9110 5.3)
@@ -87,6 +89,13 @@ class Edge:
                     value if accept_encoding is None else accept_encoding + b", " + value
                 )
         encoded = given or _ids.next()
+        # Before any answer, the fast path's included: the limit is the same for every request.
+        if header_bytes > self.max_header_bytes:
+            await _too_large_headers(send, encoded, self.max_header_bytes)
+            self._observe(
+                _label(scope["method"]), "unmatched", 431, started, scope["path"], encoded
+            )
+            return
 
         snapshot = self.store.fresh()
         method = scope["method"]
@@ -118,10 +127,6 @@ class Edge:
                 self._observe(method, route, status, started, scope["path"], encoded)
                 return
 
-        if sum(len(name) + len(value) for name, value in scope["headers"]) > self.max_header_bytes:
-            await _too_large_headers(send, encoded, self.max_header_bytes)
-            self._observe(_label(method), "unmatched", 431, started, scope["path"], encoded)
-            return
         head = method == "HEAD"
         if head:  # answered as GET is, without the body (RFC 9110 9.3.2)
             scope["method"] = "GET"
