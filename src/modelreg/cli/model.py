@@ -4,6 +4,7 @@ the API (validated and audited, the actor being `cli:<user>`)."""
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelreg.audit import repository as audit_repository
+from modelreg.catalog import prices as price_service
 from modelreg.catalog import service
 from modelreg.catalog import transitions as lifecycle
 from modelreg.catalog.models import Model
@@ -258,3 +260,106 @@ def revert(
 
     with reported_errors():
         _echo_model(run_in_transaction(work))
+
+
+@app.command()
+def prices(
+    model_id: str,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per entry.")] = False,
+) -> None:
+    """A model's price history, scheduled changes included: when each applies, its status
+    (scheduled, current, past, cancelled), its prices and credits, who recorded it."""
+
+    async def work(db: AsyncSession) -> list[dict[str, Any]]:
+        return await price_service.price_history(db, model_id)
+
+    with reported_errors():
+        entries = run_in_transaction(work)
+    if as_json:
+        for entry in entries:
+            typer.echo(jsonb.dumps(entry))
+        return
+    table = Table(caption="UTC; the reasons and every field: --json")
+    for column in ("id", "from", "status", "input $/M", "output $/M", "credits/1k"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("by")
+    for e in entries:
+        moment = datetime.fromisoformat(str(e["effectiveFrom"])).astimezone(UTC)
+        table.add_row(
+            str(e["id"]),
+            moment.strftime("%Y-%m-%d %H:%M"),
+            str(e["status"]),
+            str(e["inputCostUsdPerMillionTokens"]),
+            str(e["outputCostUsdPerMillionTokens"]),
+            str(e["creditsPer1kTokens"]),
+            str(e["recordedBy"]),
+        )
+    console.print(table)
+
+
+@app.command("schedule-price")
+def schedule_price(
+    model_id: str,
+    effective_from: Annotated[
+        str,
+        typer.Option(
+            "--from", help="When the prices apply: ISO 8601, UTC unless it names an offset."
+        ),
+    ],
+    data: Annotated[
+        str,
+        typer.Option(
+            "--data",
+            "-d",
+            help='The prices, as JSON: e.g. {"inputCostUsdPerMillionTokens": 2.5}. Fields not '
+            "given keep the values in force just before; credits are computed unless given.",
+        ),
+    ],
+    reason: Annotated[str | None, typer.Option("--reason", "-r")] = None,
+) -> None:
+    """Schedule a price change for a moment to come (today's prices change with `patch`)."""
+    with reported_errors():
+        body = _parse_json(data)
+        if not isinstance(body, dict):
+            raise ValidationFailed([{"path": "--data", "message": "must be a JSON object"}])
+        for key in ("effectiveFrom", "reason"):
+            if key in body:
+                raise ValidationFailed(
+                    [{"path": f"--data.{key}", "message": "give it as its own option"}]
+                )
+        body = {**body, "effectiveFrom": effective_from}
+        if reason is not None:
+            body["reason"] = reason
+
+        async def work(db: AsyncSession) -> dict[str, Any]:
+            return await price_service.schedule_price(db, model_id, body, cli_actor())
+
+        try:
+            entry = run_in_transaction(work)
+        except ValidationFailed as exc:  # named as this command's options name them
+            errors = [{**e, "path": _option(str(e["path"]))} for e in exc.errors]
+            raise ValidationFailed(errors) from None
+        typer.echo(jsonb.dumps(entry))
+
+
+def _option(path: str) -> str:
+    if path == "effectiveFrom":
+        return "--from"
+    if path == "reason":
+        return "--reason"
+    return "--data" if path == "$" else f"--data.{path}"
+
+
+@app.command("cancel-price")
+def cancel_price(
+    model_id: str,
+    price_id: int,
+    reason: Annotated[str | None, typer.Option("--reason", "-r")] = None,
+) -> None:
+    """Withdraw a scheduled price change before it takes effect (it stays in the history)."""
+
+    async def work(db: AsyncSession) -> dict[str, Any]:
+        return await price_service.cancel_price(db, model_id, price_id, cli_actor(), reason=reason)
+
+    with reported_errors():
+        typer.echo(jsonb.dumps(run_in_transaction(work)))
