@@ -68,7 +68,7 @@ def serve(
         HttpServer,
         typer.Option(
             envvar="MODELREG_SERVER",
-            help="The HTTP server: uvicorn, or granian (faster on the read path: see "
+            help="The HTTP server: uvicorn, or granian (faster for small responses: see "
             "docs/benchmarks.md).",
         ),
     ] = HttpServer.uvicorn,
