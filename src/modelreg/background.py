@@ -24,3 +24,15 @@ class BackgroundLoop:
 
     async def _run(self) -> None:
         raise NotImplementedError
+
+
+async def wait_woken(event: asyncio.Event, timeout_s: float) -> None:
+    """Until `event` is set or `timeout_s` has passed, whichever comes first.
+
+    Not `asyncio.wait_for(event.wait(), timeout)`: on Python 3.11, when the task is cancelled
+    just as the event is set, wait_for returns instead of raising CancelledError. A loop that
+    sleeps that way then carries on after `stop()` cancelled it, and `stop()` waits for ever:
+    an app's shutdown hung so (a change arriving as the app stopped set the event)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout_s):
+            await event.wait()

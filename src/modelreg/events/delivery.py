@@ -10,7 +10,6 @@ that keeps failing past the retry window marks the subscription failing (paused)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -25,7 +24,7 @@ from standardwebhooks.webhooks import Webhook
 from modelreg import metrics
 from modelreg.audit import repository as audit_repository
 from modelreg.audit.models import AuditEvent
-from modelreg.background import BackgroundLoop
+from modelreg.background import BackgroundLoop, wait_woken
 from modelreg.config import WebhookSettings
 from modelreg.db import jsonb
 from modelreg.events import repository
@@ -116,8 +115,7 @@ class Dispatcher(BackgroundLoop):
                 raise
             except Exception:
                 log.warning("webhook delivery round failed; retrying", exc_info=True)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
+            await wait_woken(self._wake, self.settings.poll_interval_s)
 
     async def deliver_due(self) -> int:
         """Deliver until no subscription has a due message (or other instances hold them);

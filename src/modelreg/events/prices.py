@@ -11,13 +11,12 @@ the sunset scheduler does. The time is a parameter (`clock`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from modelreg.background import BackgroundLoop
+from modelreg.background import BackgroundLoop, wait_woken
 from modelreg.catalog import prices
 from modelreg.config import PriceScheduleSettings
 from modelreg.events import repository
@@ -87,6 +86,5 @@ class PriceScheduler(BackgroundLoop):
             except Exception:
                 log.warning("price schedule run failed; retrying", exc_info=True)
             self._planned = self.clock().timestamp() + wait
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            await wait_woken(self._wake, wait)
             self._planned = None

@@ -1,0 +1,112 @@
+"""The background loops' sleep (`wait_woken`) and stop: a loop cancelled just as it is woken
+stops, instead of carrying on and holding up the app's shutdown for ever."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from modelreg.background import BackgroundLoop, wait_woken
+from modelreg.config import PriceScheduleSettings
+from modelreg.db.engine import async_engine
+from modelreg.events import prices
+
+
+def test_wait_woken_returns_when_woken_and_after_its_timeout() -> None:
+    async def main() -> tuple[bool, bool]:
+        woken = asyncio.Event()
+        asyncio.get_running_loop().call_later(0.01, woken.set)
+        await wait_woken(woken, 60)
+        await wait_woken(asyncio.Event(), 0.01)  # never set: the timeout ends it
+        return woken.is_set(), True
+
+    assert asyncio.run(main()) == (True, True)
+
+
+def test_a_wait_cancelled_as_it_is_woken_raises_cancelled() -> None:
+    """asyncio.wait_for(event.wait(), t) returned here on Python 3.11: the cancel was lost."""
+
+    async def main() -> str:
+        event = asyncio.Event()
+        task = asyncio.create_task(wait_woken(event, 60))
+        await asyncio.sleep(0)  # the task now waits on the event
+        event.set()
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            return "cancelled"
+        return "carried on"
+
+    assert asyncio.run(main()) == "cancelled"
+
+
+def test_the_price_scheduler_stops_when_woken_as_it_is_stopped(head_url: URL) -> None:
+    """The shutdown that hung: a change woke the scheduler in the same moment the app stopped
+    it. A run takes a few milliseconds here and the scheduler then sleeps an hour, so a stop
+    that fails to end it hangs (bounded below, and reported)."""
+    now = datetime.now(UTC)
+
+    async def main() -> Any:
+        engine = async_engine(head_url)
+        try:
+            scheduler = prices.PriceScheduler(
+                async_sessionmaker(engine),
+                PriceScheduleSettings(check_interval_s=3600),
+                clock=lambda: now,
+            )
+            scheduler.start()
+            while scheduler._planned is None:  # its first run done, it sleeps
+                await asyncio.sleep(0.005)
+            scheduler._wake.set()
+            stopping = asyncio.create_task(scheduler.stop())
+            done, _ = await asyncio.wait({stopping}, timeout=30)
+            task = scheduler._task
+            assert task is not None
+            if not done:  # what the shutdown did: clean up, and say so
+                task.cancel()
+                await asyncio.wait({stopping})
+                return "stop() did not return"
+            return task.cancelled()
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(main()) is True
+
+
+def test_stop_as_woken_holds_for_many_rounds() -> None:
+    """The race over and over, through a BackgroundLoop as the app's loops are built."""
+    rounds = 20
+
+    class Sleeper(BackgroundLoop):
+        def __init__(self) -> None:
+            self.wake = asyncio.Event()
+            self.sleeping = asyncio.Event()
+
+        async def _run(self) -> None:
+            while True:
+                self.wake.clear()
+                self.sleeping.set()
+                await wait_woken(self.wake, 3600)
+
+    async def main() -> list[bool]:
+        ended = []
+        for _ in range(rounds):
+            loop = Sleeper()
+            loop.start()
+            await loop.sleeping.wait()
+            loop.wake.set()
+            stopping = asyncio.create_task(loop.stop())
+            done, _ = await asyncio.wait({stopping}, timeout=5)
+            assert loop._task is not None
+            if not done:
+                loop._task.cancel()
+                await asyncio.wait({stopping})
+            ended.append(bool(done) and loop._task.cancelled())
+        return ended
+
+    assert asyncio.run(main()) == [True] * rounds
