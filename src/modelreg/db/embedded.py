@@ -70,6 +70,11 @@ SETTINGS: dict[str, str] = {
     # The WAL writer flushes every 10 ms (not 200) while WAL is being written: when an index
     # build logs its pages in one burst, a commit finds at most 10 ms of it still to flush.
     "wal_writer_delay": "10",
+    # Checkpoints at most every 4 GB of WAL (MB) or 15 minutes (s), not every 1 GB or 5: a page's
+    # first change after a checkpoint logs the whole page, so a rewrite of every row (a
+    # backfill) wrote most of its WAL as page images when checkpoints came every half minute.
+    "max_wal_size": "4096",
+    "checkpoint_timeout": "900",
 }
 
 
