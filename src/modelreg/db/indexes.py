@@ -16,12 +16,17 @@ class IndexSpec:
     # pg_get_indexdef() of the built index, without the schema qualifier.
     canonical: str
 
+    @property
+    def gin(self) -> bool:
+        return " USING gin " in self.canonical
 
-# GIN indexes take every write straight into their tree. With `fastupdate` (PostgreSQL's default)
-# writes go to a pending list instead, and the write that finds the list over
-# `gin_pending_list_limit` (4 MB) moves all of it into the tree before it returns: a stall of about
-# a second, every few thousand writes to `meta`, for whichever writer was unlucky (0013).
-GIN_STORAGE = "WITH (fastupdate = off)"
+
+# The storage parameters of the GIN indexes, spelled as pg_get_indexdef() shows them. They take
+# every write straight into their tree. With `fastupdate` (PostgreSQL's default) writes go to a
+# pending list instead, and the write that finds the list over `gin_pending_list_limit` (4 MB)
+# moves all of it into the tree before it returns: a stall of about a second, every few thousand
+# writes to `meta`, for whichever writer was unlucky (0013).
+GIN_STORAGE = "fastupdate=off"
 
 INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(
@@ -42,8 +47,8 @@ INDEXES: tuple[IndexSpec, ...] = (
     ),
     IndexSpec(
         "idx_models_meta_gin",
-        f"models USING gin (meta) {GIN_STORAGE}",
-        "CREATE INDEX idx_models_meta_gin ON models USING gin (meta) WITH (fastupdate=off)",
+        f"models USING gin (meta) WITH ({GIN_STORAGE})",
+        f"CREATE INDEX idx_models_meta_gin ON models USING gin (meta) WITH ({GIN_STORAGE})",
     ),
     IndexSpec(
         "idx_models_meta_required_tier",
@@ -61,9 +66,9 @@ INDEXES: tuple[IndexSpec, ...] = (
     ),
     IndexSpec(
         "idx_models_meta_capabilities",
-        f"models USING gin ((meta->'capabilities')) {GIN_STORAGE}",
+        f"models USING gin ((meta->'capabilities')) WITH ({GIN_STORAGE})",
         "CREATE INDEX idx_models_meta_capabilities ON models"
-        " USING gin (((meta -> 'capabilities'::text))) WITH (fastupdate=off)",
+        f" USING gin (((meta -> 'capabilities'::text))) WITH ({GIN_STORAGE})",
     ),
 )
 

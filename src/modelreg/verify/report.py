@@ -321,7 +321,7 @@ def _probe_plan(conn: Connection, sql: str, definition: str) -> tuple[Any, str]:
 
 def _live_plan(conn: Connection, sql: str, expected: str) -> tuple[Any, str]:
     spec = next(s for s in INDEXES if s.name == expected)
-    off = FALLBACK_SETTINGS["gin" if "USING gin" in spec.canonical else "btree"]
+    off = FALLBACK_SETTINGS["gin" if spec.gin else "btree"]
     with conn.begin_nested() as attempt:
         try:
             for setting in off:

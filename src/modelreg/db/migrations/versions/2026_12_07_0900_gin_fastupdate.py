@@ -33,14 +33,13 @@ down_revision = "0012_price_schedule"
 branch_labels = None
 depends_on = None
 
-GIN_INDEXES = tuple(index.name for index in INDEXES if "USING gin" in index.canonical)
+GIN_INDEXES = tuple(index.name for index in INDEXES if index.gin)
 
 
 def upgrade() -> None:
     set_local_lock_timeout()
-    storage = GIN_STORAGE.removeprefix("WITH ")
     for name in GIN_INDEXES:
-        op.execute(f"ALTER INDEX IF EXISTS {name} SET {storage}")
+        op.execute(f"ALTER INDEX IF EXISTS {name} SET ({GIN_STORAGE})")
     with op.get_context().autocommit_block():
         found = ", ".join(f"(to_regclass('{name}'))" for name in GIN_INDEXES)
         op.execute(
