@@ -47,8 +47,9 @@ def start(data_dir: Path, database: str = DATABASE_NAME) -> str:
     _exit_cleanly_on_termination()
     socket_dir = server.get_postmaster_info().socket_dir
     admin = f"host={socket_dir} user=postgres dbname=postgres"
-    configure(admin)
-    ensure_database(admin, database)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        configure(conn)
+        ensure_database(conn, database)
     return f"postgresql+psycopg://postgres@/{quote(database)}?host={quote(str(socket_dir))}"
 
 
@@ -78,39 +79,35 @@ SETTINGS: dict[str, str] = {
 }
 
 
-def configure(admin_conninfo: str) -> None:
+def configure(conn: psycopg.Connection[Any]) -> None:
     """Give the server `SETTINGS` where it does not have them yet (ALTER SYSTEM, kept across
-    restarts), and wait until the reload has taken effect."""
+    restarts), and wait until the reload has taken effect. `conn`: a superuser's, autocommit."""
     query = "SELECT name, setting FROM pg_settings WHERE name = ANY(%s)"
-    with psycopg.connect(admin_conninfo, autocommit=True) as conn:
-        current: dict[str, str] = dict(conn.execute(query, (list(SETTINGS),)).fetchall())
-        changed = {name: value for name, value in SETTINGS.items() if current.get(name) != value}
-        if not changed:
+    current: dict[str, str] = dict(conn.execute(query, (list(SETTINGS),)).fetchall())
+    changed = {name: value for name, value in SETTINGS.items() if current.get(name) != value}
+    if not changed:
+        return
+    for name, value in changed.items():
+        conn.execute(
+            sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
+        )
+    conn.execute("SELECT pg_reload_conf()")
+    # The postmaster passes the reload on to this session once it has read the file itself:
+    # when this session sees the values, every new one will.
+    deadline = time.monotonic() + 10
+    while dict(conn.execute(query, (list(changed),)).fetchall()) != changed:
+        if time.monotonic() > deadline:
+            log.warning("embedded server: settings %s not in effect after a reload", changed)
             return
-        for name, value in changed.items():
-            conn.execute(
-                sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
-            )
-        conn.execute("SELECT pg_reload_conf()")
-        # The postmaster passes the reload on to this session once it has read the file itself:
-        # when this session sees the values, every new one will.
-        deadline = time.monotonic() + 10
-        while dict(conn.execute(query, (list(changed),)).fetchall()) != changed:
-            if time.monotonic() > deadline:
-                log.warning("embedded server: settings %s not in effect after a reload", changed)
-                return
-            time.sleep(0.01)
+        time.sleep(0.01)
 
 
-def ensure_database(admin_conninfo: str, database: str) -> None:
-    """Create `database` on the server if it does not exist yet."""
-    with psycopg.connect(admin_conninfo, autocommit=True) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
-        ).fetchone()
-        if exists is None:
-            log.info("creating database %s", database)
-            conn.execute(f'CREATE DATABASE "{database}"')
+def ensure_database(conn: psycopg.Connection[Any], database: str) -> None:
+    """Create `database` on the server if it does not exist yet (`conn`: autocommit)."""
+    exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+    if exists is None:
+        log.info("creating database %s", database)
+        conn.execute(f'CREATE DATABASE "{database}"')
 
 
 def stop(data_dir: Path) -> None:
