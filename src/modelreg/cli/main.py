@@ -110,7 +110,7 @@ def _serve_granian(host: str, port: int, workers: int) -> None:
     """The API under granian: HTTP parsed in Rust, the app in worker processes (one or more,
     forked from this one once the database is known to be at head)."""
     from granian import Granian
-    from granian.constants import Interfaces, Loops
+    from granian.constants import Interfaces
 
     Granian(
         "modelreg.app:create_app",
@@ -119,7 +119,6 @@ def _serve_granian(host: str, port: int, workers: int) -> None:
         port=port,
         interface=Interfaces.ASGI,
         workers=workers,
-        loop=Loops.auto,
         websockets=False,
         log_dictconfig=logs.log_config(),  # applied again in each worker process
         log_access=False,  # modelreg writes its own

@@ -89,16 +89,14 @@ class Edge:
                     value if accept_encoding is None else accept_encoding + b", " + value
                 )
         encoded = given or _ids.next()
+        method = scope["method"]
         # Before any answer, the fast path's included: the limit is the same for every request.
         if header_bytes > self.max_header_bytes:
             await _too_large_headers(send, encoded, self.max_header_bytes)
-            self._observe(
-                _label(scope["method"]), "unmatched", 431, started, scope["path"], encoded
-            )
+            self._observe(_label(method), "unmatched", 431, started, scope["path"], encoded)
             return
 
         snapshot = self.store.fresh()
-        method = scope["method"]
         if self.fast_path and snapshot is not None and (method == "GET" or method == "HEAD"):
             hit = _lookup(snapshot, scope["path"], scope["query_string"])
             if hit is not None:
