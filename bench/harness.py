@@ -618,12 +618,14 @@ def start_uvicorn(
     env: Mapping[str, str],
     *extra: str,
     python: str = sys.executable,
+    argv_for: Callable[..., list[str]] = uvicorn_argv,
 ) -> Server:
     """`target` under the one uvicorn command line every server in a comparison runs under (1
     worker, uvloop, httptools, no access log), on a free loopback port, logging to
-    `workdir/<name>.log`; `env` is added to this process's environment."""
+    `workdir/<name>.log`; `env` is added to this process's environment. `argv_for=granian_argv`:
+    the same under granian."""
     port = free_port()
-    argv = uvicorn_argv(python, target, port, *extra)
+    argv = argv_for(python, target, port, *extra)
     server = Server(name, argv, port, {**os.environ, **env}, workdir, workdir / f"{name}.log")
     server.start()
     return server

@@ -106,6 +106,16 @@ def record(server: Server, paths: dict[str, str]) -> dict[str, dict[str, Any]]:
     return recorded
 
 
+def served_and_target(
+    models: Sequence[catalog_data.SyntheticModel],
+) -> tuple[list[catalog_data.SyntheticModel], catalog_data.SyntheticModel]:
+    """The models the public list serves, and the one `GET /v1/models/{id}` asks for: an
+    active one from the middle."""
+    served = [m for m in models if m.served]
+    active = [m for m in served if not m.is_legacy]
+    return served, active[len(active) // 2]
+
+
 def litellm_config(models: Sequence[catalog_data.SyntheticModel]) -> str:
     """config.yaml for LiteLLM's proxy: the served models, each an OpenAI-style deployment."""
     lines = ["model_list:"]
@@ -173,10 +183,7 @@ class SizeBench:
     def run(self) -> SizeResult:
         name = f"modelreg_bench_read_{os.getpid()}_{self.size}"
         with harness.fresh_database(self.admin, name) as url:
-            models = catalog_data.load_catalog(url, self.size)
-            served = [m for m in models if m.served]
-            active = [m for m in served if not m.is_legacy]
-            target = active[len(active) // 2]
+            served, target = served_and_target(catalog_data.load_catalog(url, self.size))
             contenders = {s: Contender(s) for s in SERVERS}
             result = SizeResult(self.size, len(served), target.id, contenders)
             try:

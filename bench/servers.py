@@ -39,7 +39,7 @@ from harness import (
     ratio,
     rounded,
 )
-from read_path import ENDPOINT_LABELS, ENDPOINTS, WARMUP_CONNECTIONS, record
+from read_path import ENDPOINT_LABELS, ENDPOINTS, WARMUP_CONNECTIONS, record, served_and_target
 from setup_tools import SetupFailed, ensure_wrk
 
 # (app, server): the order of the columns and of every round of runs.
@@ -89,39 +89,29 @@ class Results:
         )
 
 
-def start(app: str, server: str, port: int, workdir: Path, env: dict[str, str]) -> Server:
-    target = {
-        "modelreg": ("modelreg.app:create_app", ()),
-        "minimal": ("minimal_app:create_app", ("--app-dir", str(harness.BENCH_DIR))),
-    }[app]
-    if server == "uvicorn":
-        argv = harness.uvicorn_argv(sys.executable, target[0], port, "--factory", *target[1])
-    else:
-        argv = harness.granian_argv(sys.executable, target[0], port, "--factory", *target[1])
-    process = Server(
+def start(app: str, server: str, workdir: Path, env: dict[str, str]) -> Server:
+    extra = ("--app-dir", str(harness.BENCH_DIR)) if app == "minimal" else ()
+    return harness.start_uvicorn(
         name((app, server)),
-        argv,
-        port,
-        {**os.environ, **env},
+        "modelreg.app:create_app" if app == "modelreg" else "minimal_app:create_app",
         workdir,
-        workdir / f"{name((app, server))}.log",
+        env,
+        "--factory",
+        *extra,
+        argv_for=harness.granian_argv if server == "granian" else harness.uvicorn_argv,
     )
-    process.start()
-    return process
 
 
 def run(args: argparse.Namespace, admin: Any, workdir: Path) -> Results:
     servers: dict[tuple[str, str], Server] = {}
     with harness.fresh_database(admin, f"modelreg_bench_servers_{os.getpid()}") as url:
-        models = catalog_data.load_catalog(url, args.size)
-        served = [m for m in models if m.served]
-        active = [m for m in served if not m.is_legacy]
-        results = Results(args.size, active[len(active) // 2].id)
+        _, target = served_and_target(catalog_data.load_catalog(url, args.size))
+        results = Results(args.size, target.id)
         paths = {"list": "/v1/models", "model": f"/v1/models/{results.model_id}"}
         modelreg_env = {"MODELREG_DATABASE_URL": harness.url_text(url)}
         try:
             first = ("modelreg", "uvicorn")
-            servers[first] = start(*first, harness.free_port(), workdir, modelreg_env)
+            servers[first] = start(*first, workdir, modelreg_env)
             results.ready_s[name(first)] = servers[first].wait_ready(paths["list"])
             recorded = record(servers[first], paths)
             responses = workdir / "responses.json"
@@ -131,7 +121,7 @@ def run(args: argparse.Namespace, admin: Any, workdir: Path) -> Results:
                 if contender in servers:
                     continue
                 env = modelreg_env if contender[0] == "modelreg" else minimal_env
-                servers[contender] = start(*contender, harness.free_port(), workdir, env)
+                servers[contender] = start(*contender, workdir, env)
                 results.ready_s[name(contender)] = servers[contender].wait_ready(paths["list"])
             for contender, server in servers.items():
                 for endpoint, path in paths.items():
