@@ -18,13 +18,17 @@ from modelreg.events import prices
 
 def test_wait_woken_returns_when_woken_and_after_its_timeout() -> None:
     async def main() -> tuple[bool, bool]:
+        loop = asyncio.get_running_loop()
         woken = asyncio.Event()
-        asyncio.get_running_loop().call_later(0.01, woken.set)
+        loop.call_later(0.01, woken.set)
         await wait_woken(woken, 60)
-        await wait_woken(asyncio.Event(), 0.01)  # never set: the timeout ends it
-        return woken.is_set(), True
+        unset = asyncio.Event()
+        loop.call_later(60, unset.set)  # would end the wait if the timeout did not
+        await wait_woken(unset, 0.01)
+        return woken.is_set(), unset.is_set()
 
-    assert asyncio.run(main()) == (True, True)
+    # Woken: the event is set. Timed out: it returned with its event still unset.
+    assert asyncio.run(main()) == (True, False)
 
 
 def test_a_wait_cancelled_as_it_is_woken_raises_cancelled() -> None:

@@ -4,17 +4,26 @@ through the same service as the API (validated, audited as the CLI user)."""
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 from typer.testing import CliRunner
 
 from modelreg.db import jsonb
-from modelreg.db.engine import sync_engine
-from tests.cli.test_model_cli import PLAIN, _fails_with, _invoke, _ok, _show, _stderr, _table_rows
+from tests.cli.test_model_cli import (
+    PLAIN,
+    _audit_actors,
+    _fails_with,
+    _invoke,
+    _ok,
+    _show,
+    _stderr,
+    _table_rows,
+)
 
 LATER = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
 
@@ -41,7 +50,7 @@ def _schedule(runner: CliRunner, *extra: str) -> dict[str, Any]:
 
 
 def test_schedule_records_a_change_to_come_and_leaves_todays_prices(
-    seeded_url: URL, runner: CliRunner
+    seeded_url: URL, runner: CliRunner, engine_for: Callable[[URL], Engine]
 ) -> None:
     before = _show(runner, PLAIN)["meta"]
 
@@ -58,19 +67,8 @@ def test_schedule_records_a_change_to_come_and_leaves_todays_prices(
     history = _history(runner, PLAIN)
     assert [e["status"] for e in history] == ["current", "scheduled"]
     assert history[-1]["id"] == entry["id"]
-    engine = sync_engine(seeded_url)
-    try:
-        with engine.connect() as conn:
-            actors = conn.execute(
-                text(
-                    "SELECT actor FROM audit_events"
-                    " WHERE model_id = :id AND action = 'schedule_price'"
-                ),
-                {"id": PLAIN},
-            ).scalars()
-            assert list(actors) == [f"cli:{getpass.getuser()}"]
-    finally:
-        engine.dispose()
+    actors = _audit_actors(engine_for(seeded_url), PLAIN, "schedule_price")
+    assert actors == [f"cli:{getpass.getuser()}"]
 
 
 def test_prices_prints_a_table_row_per_entry(seeded_url: URL, runner: CliRunner) -> None:
