@@ -8,6 +8,8 @@ import contextvars
 import json
 import logging
 import logging.config
+import os
+import stat
 import sys
 import time
 import weakref
@@ -97,9 +99,11 @@ class AccessLog:
     written with the lines of the same tenth of a second: through `logging`, a line cost about
     11 us, half of what answering a request from the snapshot costs. Lines are written every
     `interval_s`, or as soon as `max_lines` wait, at shutdown (`flush`) and at exit; a process
-    that is killed loses at most the last interval's lines. Writes are split into pieces of at
-    most `CHUNK` bytes that end with a line, so that processes sharing one pipe do not
-    interleave within a line. A stream that fails (a closed pipe, say) drops the batch and counts
+    that is killed loses at most the last interval's lines. Writes to a pipe or socket are split
+    into pieces of at most `CHUNK` bytes that end with a line, so that processes sharing one
+    pipe do not interleave within a line (to a regular file, a batch is one write). The parts
+    of a line that repeat (the time to the millisecond, the fields of a path already seen) are
+    formatted once. A stream that fails (a closed pipe, say) drops the batch and counts
     it in `modelreg_access_log_dropped_lines_total`; requests never see the error.
 
     The lines go to stderr (or `stream`) whatever handlers logging has: on when
@@ -108,6 +112,7 @@ class AccessLog:
     """
 
     CHUNK = 4096  # PIPE_BUF on Linux: a write this size to a pipe is not split
+    CACHED_FIELDS = 1024  # (method, path, status) whose escaped fields are kept
 
     def __init__(
         self, stream: TextIO | None = None, *, interval_s: float = 0.1, max_lines: int = 256
@@ -120,8 +125,14 @@ class AccessLog:
         self._lines: list[str] = []
         self._timer: asyncio.TimerHandle | None = None
         self._timer_loop: asyncio.AbstractEventLoop | None = None
+        self._due = -1.0  # when the pending flush is overdue; -1.0: none is pending
         self._second = -1
         self._stamp = ""
+        self._ms = -1
+        self._head = ""
+        self._fields: dict[tuple[str, str, int], str] = {}
+        self._limited: TextIO | None = None  # the stream `_limit` was found for
+        self._limit = self.CHUNK
         _ACCESS_LOGS.add(self)
 
     @property
@@ -132,28 +143,43 @@ class AccessLog:
         self, method: str, path: str, status: int, duration_ms: float, request_id: str
     ) -> None:
         now = time.time()
-        second = int(now)
-        if second != self._second:
-            self._second = second
-            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        self._lines.append(
-            f'{{"ts": "{self._stamp}.{int((now - second) * 1000):03d}Z", "level": "info",'
-            f' "logger": "{ACCESS_LOGGER}", "msg": "request",'
-            f' "request_id": {_json_string(request_id)}, "method": {_json_string(method)},'
-            f' "path": {_json_string(path)}, "status": {int(status)},'
-            f' "duration_ms": {float(duration_ms)!r}}}\n'
-        )
-        if len(self._lines) >= self.max_lines:
+        now_ms = int(now * 1000)
+        if now_ms != self._ms:  # the line's start changes once a millisecond at most
+            self._ms = now_ms
+            second, millis = divmod(now_ms, 1000)
+            if second != self._second:
+                self._second = second
+                self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._head = (
+                f'{{"ts": "{self._stamp}.{millis:03d}Z", "level": "info",'
+                f' "logger": "{ACCESS_LOGGER}", "msg": "request", "request_id": '
+            )
+        # A server answers the same few paths again and again: their fields are escaped once.
+        key = (method, path, status)
+        fields = self._fields.get(key)
+        if fields is None:
+            fields = (
+                f', "method": {_json_string(method)}, "path": {_json_string(path)},'
+                f' "status": {int(status)}, "duration_ms": '
+            )
+            if len(self._fields) < self.CACHED_FIELDS and len(path) <= 256:
+                self._fields[key] = fields
+        lines = self._lines
+        lines.append(f"{self._head}{_json_string(request_id)}{fields}{duration_ms:.3f}}}\n")
+        if len(lines) >= self.max_lines:
             self.flush()
-        else:
-            self._schedule()
+        elif now > self._due or self._timer_loop is None or self._timer_loop.is_closed():
+            # The batch's first line, or its flush cannot come: the loop that was to run it is
+            # closed (each of a test client's requests can run in a loop of its own) or late.
+            self._schedule(now)
 
-    def _schedule(self) -> None:
+    def _schedule(self, now: float) -> None:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             self.flush()  # no event loop to flush later from
             return
+        self._due = now + 2 * self.interval_s
         if self._timer is not None and self._timer_loop is loop:
             return  # a flush is pending on this loop
         # None pending, or pending on another loop, which may close before it fires.
@@ -162,19 +188,33 @@ class AccessLog:
 
     def flush(self) -> None:
         self._timer = None
+        self._due = -1.0
         if not self._lines:
             return
         lines, self._lines = self._lines, []
         stream = self.stream if self.stream is not None else sys.stderr
+        if stream is not self._limited:
+            self._limited, self._limit = stream, _piece_limit(stream, self.CHUNK)
         written = 0
         try:
-            for chunk, count in _chunks(lines, self.CHUNK):
+            for chunk, count in _chunks(lines, self._limit):
                 stream.write(chunk)
                 stream.flush()
                 written += count
         except (OSError, ValueError):
             self.dropped += len(lines) - written
             ACCESS_LOG_DROPPED.inc(len(lines) - written)
+
+
+def _piece_limit(stream: TextIO, chunk: int) -> int:
+    """How long a piece written to `stream` may be: `chunk` for a pipe, a socket or anything
+    else another process may share; unlimited for a regular file, where the kernel does not
+    interleave one write with another (a batch is then one system call, not one per 4 KB)."""
+    try:
+        regular = stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError):  # no file descriptor (an in-memory stream), or closed
+        regular = False
+    return sys.maxsize if regular else chunk
 
 
 def _chunks(lines: list[str], limit: int) -> Iterator[tuple[str, int]]:

@@ -40,9 +40,16 @@ class PlainHistograms:
         self._series: dict[tuple[str, ...], list[float]] = {}
 
     def observe(self, values: tuple[str, ...], seconds: float) -> None:
+        self.add(self.series(values), seconds)
+
+    def series(self, values: tuple[str, ...]) -> list[float]:
+        """The counts of the series with these label values (made the first time), for `add`."""
         series = self._series.get(values)
         if series is None:
             series = self._series[values] = [0] * (len(self.buckets) + 1) + [0.0]
+        return series
+
+    def add(self, series: list[float], seconds: float) -> None:
         series[bisect.bisect_left(self.buckets, seconds)] += 1
         series[-1] += seconds
 
@@ -77,8 +84,16 @@ class RequestStats(Collector):
             buckets,
         )
 
+        # (method, route, status) -> its series: no label string to make for each request
+        self._series: dict[tuple[str, str, int], list[float]] = {}
+
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.latency.observe((method, route, str(status)), seconds)
+        key = (method, route, status)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = self.latency.series((method, route, str(status)))
+        series[bisect.bisect_left(self.latency.buckets, seconds)] += 1
+        series[-1] += seconds
 
     def collect(self) -> Iterator[Metric]:
         latency, counts = self.latency.families()

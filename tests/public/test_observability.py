@@ -4,11 +4,15 @@ route template and of the snapshot, and one JSON access-log line per request."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import io
 import json
 import logging
+import os
+import pathlib
 import re
+import time
 from collections.abc import Iterator
 from typing import Any, TextIO
 
@@ -403,6 +407,85 @@ def test_batches_are_written_in_pieces_that_end_with_a_line() -> None:
     assert all(len(w) <= AccessLog.CHUNK for w in writes if w.count("\n") > 1)
     assert sum(w.count("\n") for w in writes) == 301
     assert len(writes) > 1
+
+
+class CountedWrites(io.TextIOWrapper):
+    """A text stream over a real file descriptor that records the size of each write."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__(io.FileIO(fd, "w"), write_through=True)
+        self.writes: list[int] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(len(text))
+        return super().write(text)
+
+
+def test_a_batch_is_one_write_to_a_regular_file_and_pieces_to_a_pipe(
+    tmp_path: pathlib.Path,
+) -> None:
+    def batch(stream: CountedWrites) -> list[int]:
+        log = AccessLog(stream, max_lines=1000)
+
+        async def requests() -> None:  # on an event loop, the lines wait for one flush
+            for i in range(100):  # about 20 KB
+                log.write("GET", f"/v1/models/m-{i}", 200, 1.0, f"id-{i}")
+            log.flush()
+
+        asyncio.run(requests())
+        return stream.writes
+
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    with CountedWrites(os.open(tmp_path / "access.log", os.O_WRONLY | os.O_CREAT)) as regular:
+        to_file = batch(regular)
+    with CountedWrites(write_end) as pipe:
+        to_pipe = batch(pipe)
+    received = b""
+    with contextlib.suppress(BlockingIOError):
+        while chunk := os.read(read_end, 65_536):
+            received += chunk
+    os.close(read_end)
+
+    assert len((tmp_path / "access.log").read_text().splitlines()) == 100
+    assert len(received.splitlines()) == 100
+    assert len(to_file) == 1
+    assert to_file[0] > AccessLog.CHUNK
+    assert len(to_pipe) > 1
+    assert max(to_pipe) <= AccessLog.CHUNK
+
+
+def test_access_log_times_each_line_to_its_millisecond(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = io.StringIO()
+    log = AccessLog(stream)
+    clock = iter([1_800_000_000.0004, 1_800_000_000.0016, 1_800_000_000.0019, 1_800_000_001.25])
+    monkeypatch.setattr(time, "time", lambda: next(clock))
+    for _ in range(4):
+        log.write("GET", "/v1/models", 200, 1.0, "r")
+
+    stamps = [json.loads(line)["ts"] for line in stream.getvalue().splitlines()]
+    assert stamps == [
+        "2027-01-15T08:00:00.000Z",
+        "2027-01-15T08:00:00.001Z",
+        "2027-01-15T08:00:00.001Z",
+        "2027-01-15T08:00:01.250Z",
+    ]
+
+
+def test_access_log_lines_stay_right_once_its_cache_of_paths_is_full() -> None:
+    stream = io.StringIO()
+    log = AccessLog(stream)
+    paths = [f"/v1/models/m{i}" for i in range(AccessLog.CACHED_FIELDS + 50)]
+    for status in (200, 404):
+        for path in paths:
+            log.write("GET", path, status, 2.5, "r")
+
+    entries = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(e["path"], e["status"]) for e in entries] == [
+        (path, status) for status in (200, 404) for path in paths
+    ]
+    assert all(e["duration_ms"] == 2.5 for e in entries)
+    assert len(log._fields) == AccessLog.CACHED_FIELDS
 
 
 def test_a_flush_pending_on_a_closed_loop_does_not_hold_later_lines() -> None:

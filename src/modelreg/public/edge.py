@@ -26,7 +26,6 @@ IF_NONE_MATCH = b"if-none-match"
 ACCEPT_ENCODING = b"accept-encoding"
 LIST_ROUTE = "/v1/models"
 MODEL_ROUTE = "/v1/models/{model_id}"
-MODEL_PREFIX = "/v1/models/"
 EXPORT_PREFIX = "/v1/export/"  # rendered by public.exports on first use, then sent from here
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -42,11 +41,11 @@ class _RequestIds:
         os.register_at_fork(after_in_child=self.reset)
 
     def reset(self) -> None:
-        self.prefix = os.urandom(8).hex()
+        self.prefix = os.urandom(8).hex().encode()
         self.counter = itertools.count(1)
 
     def next(self) -> bytes:
-        return f"{self.prefix}{next(self.counter):016x}".encode()
+        return b"%b%016x" % (self.prefix, next(self.counter))
 
 
 _ids = _RequestIds()
@@ -98,9 +97,13 @@ class Edge:
 
         snapshot = self.store.fresh()
         if self.fast_path and snapshot is not None and (method == "GET" or method == "HEAD"):
-            hit = _lookup(snapshot, scope["path"], scope["query_string"])
-            if hit is not None:
-                route, rendered = hit
+            path = scope["path"]
+            query = scope["query_string"]
+            route = MODEL_ROUTE
+            rendered = None if query else snapshot.by_path.get(path)
+            if rendered is None:
+                route, rendered = _lookup(snapshot, path, query)
+            if rendered is not None:
                 sent: Encoded | Rendered = rendered
                 etag = snapshot.etag
                 if (
@@ -113,16 +116,20 @@ class Edge:
                         if_none_match is not None and none_match(snapshot.etag_gzip, if_none_match)
                     ):
                         sent, etag = packed or rendered, snapshot.etag_gzip
-                status = await _respond(
-                    send,
-                    sent,
-                    etag,
-                    if_none_match,
-                    encoded,
-                    vary=rendered.compressible,
-                    head=method == "HEAD",
-                )
-                self._observe(method, route, status, started, scope["path"], encoded)
+                if if_none_match is not None and none_match(etag, if_none_match):
+                    status = await _not_modified(send, etag, encoded, vary=rendered.compressible)
+                else:
+                    status = 200
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": 200,
+                            "headers": [*sent.head, (b"etag", etag), (REQUEST_ID, encoded)],
+                        }
+                    )
+                    body = b"" if method == "HEAD" else sent.body
+                    await send({"type": "http.response.body", "body": body})
+                self._observe(method, route, status, started, path, encoded)
                 return
 
         head = method == "HEAD"
@@ -158,9 +165,7 @@ class Edge:
         self.stats.observe(method, route, status, elapsed)
         access = self.access_log
         if access is not None and access.enabled:
-            access.write(
-                method, path, status, round(elapsed * 1000, 3), request_id.decode("latin-1")
-            )
+            access.write(method, path, status, elapsed * 1000, request_id.decode("latin-1"))
 
 
 def _label(method: str) -> str:
@@ -184,45 +189,23 @@ async def _too_large_headers(send: Send, request_id: bytes, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _lookup(snapshot: Snapshot, path: str, query: bytes) -> tuple[str, Rendered] | None:
-    if path.startswith(EXPORT_PREFIX):
-        export = snapshot.exports.get(path) if not query else None
-        return (path, export) if export is not None else None
+def _lookup(snapshot: Snapshot, path: str, query: bytes) -> tuple[str, Rendered | None]:
+    """What the fast path answers for a path other than a model's: the list (filtered lists
+    once rendered), an export once rendered; None: FastAPI answers."""
     if path == LIST_ROUTE:
-        if not query:
-            return LIST_ROUTE, snapshot.list_all
-        cached = snapshot.cached(query)
-        return (LIST_ROUTE, cached) if cached is not None else None
-    if query or not path.startswith(MODEL_PREFIX):
-        return None
-    model_id = path[len(MODEL_PREFIX) :]
-    if "/" in model_id:
-        return None
-    rendered = snapshot.models.get(model_id)
-    return (MODEL_ROUTE, rendered) if rendered is not None else None
+        return LIST_ROUTE, snapshot.cached(query) if query else snapshot.list_all
+    if path.startswith(EXPORT_PREFIX) and not query:
+        return path, snapshot.exports.get(path)
+    return path, None
 
 
-async def _respond(
-    send: Send,
-    rendered: Encoded | Rendered,
-    etag: bytes,
-    if_none_match: bytes | None,
-    request_id: bytes,
-    *,
-    vary: bool,
-    head: bool = False,
-) -> int:
-    if if_none_match is not None and none_match(etag, if_none_match):
-        headers = [(b"etag", etag), (REQUEST_ID, request_id)]
-        if vary:
-            headers.append(VARY)
-        await send({"type": "http.response.start", "status": 304, "headers": headers})
-        await send({"type": "http.response.body", "body": b""})
-        return 304
-    headers = [*rendered.head, (b"etag", etag), (REQUEST_ID, request_id)]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": b"" if head else rendered.body})
-    return 200
+async def _not_modified(send: Send, etag: bytes, request_id: bytes, *, vary: bool) -> int:
+    headers = [(b"etag", etag), (REQUEST_ID, request_id)]
+    if vary:
+        headers.append(VARY)
+    await send({"type": "http.response.start", "status": 304, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+    return 304
 
 
 # Accept-Encoding values seen, and whether they accept gzip: clients send the same few.

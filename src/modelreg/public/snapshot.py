@@ -150,6 +150,9 @@ class ResponseCache:
         self.bytes += len(body)
 
 
+MODEL_PATH = "/v1/models/"
+
+
 @dataclass(frozen=True)
 class Snapshot:
     view: CatalogView
@@ -161,6 +164,9 @@ class Snapshot:
     etag_gzip: bytes
     list_all: Rendered
     models: dict[str, Rendered]
+    # The same by path, `/v1/models/{id}`, for the fast path's one lookup (an id with a `/` is
+    # not there: the route does not match it).
+    by_path: dict[str, Rendered]
     # Filtered lists by query string, rendered on first use (bounded; dropped with the snapshot).
     responses: ResponseCache = field(default_factory=ResponseCache, compare=False)
     # The gateway exports by route (public.exports), rendered on first use.
@@ -300,4 +306,5 @@ def build_snapshot(
         etag_gzip=f'W/"{view.etag[1:-1]}-gzip"'.encode(),
         list_all=Rendered(list_all),
         models=models,
+        by_path={MODEL_PATH + key: value for key, value in models.items() if "/" not in key},
     )
