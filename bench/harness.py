@@ -567,8 +567,12 @@ class Server:
         return self.proc is not None and self.proc.poll() is None
 
     def log_tail(self, lines: int = 15) -> str:
+        """The last lines of the server's log (read from its end: with an access log on, the
+        log of a long run holds gigabytes)."""
         try:
-            text = self.log_path.read_text(errors="replace")
+            with self.log_path.open("rb") as log_file:
+                log_file.seek(max(0, log_file.seek(0, os.SEEK_END) - 65_536))
+                text = log_file.read().decode(errors="replace")
         except OSError:
             return ""
         return " | ".join(text.strip().splitlines()[-lines:])
@@ -611,6 +615,27 @@ def granian_argv(python: str, target: str, port: int, *extra: str) -> list[str]:
     return [*argv, "--no-ws", "--no-access-log", "--log-level", "warning", target]
 
 
+def modelreg_argv(python: str, port: int, server: str = "uvicorn") -> list[str]:
+    """modelreg as its users start it, `modelreg serve`: one worker under `server` (uvicorn
+    picks uvloop and httptools, as the other servers' command lines ask; granian, uvloop), and
+    modelreg's own JSON logs with its access log on, as by default."""
+    argv = [python, "-m", "modelreg.cli.main", "serve", "--host", LOOPBACK, "--port", str(port)]
+    return [*argv, "--workers", "1", "--server", server]
+
+
+def start_server(
+    name: str, argv_for_port: Callable[[int], list[str]], workdir: Path, env: Mapping[str, str]
+) -> Server:
+    """The command `argv_for_port(port)` on a free loopback port, logging to
+    `workdir/<name>.log`; `env` is added to this process's environment."""
+    port = free_port()
+    server = Server(
+        name, argv_for_port(port), port, {**os.environ, **env}, workdir, workdir / f"{name}.log"
+    )
+    server.start()
+    return server
+
+
 def start_uvicorn(
     name: str,
     target: str,
@@ -624,19 +649,22 @@ def start_uvicorn(
     worker, uvloop, httptools, no access log), on a free loopback port, logging to
     `workdir/<name>.log`; `env` is added to this process's environment. `argv_for=granian_argv`:
     the same under granian."""
-    port = free_port()
-    argv = argv_for(python, target, port, *extra)
-    server = Server(name, argv, port, {**os.environ, **env}, workdir, workdir / f"{name}.log")
-    server.start()
-    return server
+    return start_server(name, lambda port: argv_for(python, target, port, *extra), workdir, env)
 
 
 def start_modelreg(
-    url: URL, workdir: Path, name: str = "modelreg", env: Mapping[str, str] | None = None
+    url: URL,
+    workdir: Path,
+    name: str = "modelreg",
+    env: Mapping[str, str] | None = None,
+    *,
+    server: str = "uvicorn",
 ) -> Server:
-    """modelreg's app over the database at `url`."""
+    """`modelreg serve` over the database at `url` (see `modelreg_argv`)."""
     env = {"MODELREG_DATABASE_URL": url_text(url), **(env or {})}
-    return start_uvicorn(name, "modelreg.app:create_app", workdir, env, "--factory")
+    return start_server(
+        name, lambda port: modelreg_argv(sys.executable, port, server), workdir, env
+    )
 
 
 def wait_idle(

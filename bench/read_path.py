@@ -511,7 +511,9 @@ def render(results: Sequence[SizeResult], args: argparse.Namespace, env: dict[st
     report.text(
         f"wrk -t{args.threads} --latency, {args.duration:g} s per run after a {args.warmup:g} s"
         f" warm-up, {args.repeats} run(s) per cell, servers interleaved; every figure is the"
-        f" median over the runs. One uvicorn worker each (uvloop, httptools, no access log)."
+        f" median over the runs. One uvicorn worker each (uvloop, httptools): modelreg as"
+        f" `modelreg serve` starts it, its JSON access log on (its default); the others without"
+        f" an access log."
         f" {env['cpus']} CPUs, Python {env['python']}, uvicorn {env['uvicorn']},"
         f" {env['wrk']}, LiteLLM {env['litellm'] or 'unavailable'}. Load average"
         f" {env['load_before']} before the run, {env['load_after']} after it."

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import URL
+
 import catalog_data
 import harness
 from harness import (
@@ -89,15 +91,19 @@ class Results:
         )
 
 
-def start(app: str, server: str, workdir: Path, env: dict[str, str]) -> Server:
-    extra = ("--app-dir", str(harness.BENCH_DIR)) if app == "minimal" else ()
+def start(app: str, server: str, workdir: Path, url: URL, responses: Path) -> Server:
+    """modelreg as `modelreg serve --server S` starts it; the bare app, answering `responses`,
+    under the same server's command line."""
+    if app == "modelreg":
+        return harness.start_modelreg(url, workdir, name((app, server)), server=server)
     return harness.start_uvicorn(
         name((app, server)),
-        "modelreg.app:create_app" if app == "modelreg" else "minimal_app:create_app",
+        "minimal_app:create_app",
         workdir,
-        env,
+        {"MODELREG_BENCH_RESPONSES": str(responses)},
         "--factory",
-        *extra,
+        "--app-dir",
+        str(harness.BENCH_DIR),
         argv_for=harness.granian_argv if server == "granian" else harness.uvicorn_argv,
     )
 
@@ -108,20 +114,17 @@ def run(args: argparse.Namespace, admin: Any, workdir: Path) -> Results:
         _, target = served_and_target(catalog_data.load_catalog(url, args.size))
         results = Results(args.size, target.id)
         paths = {"list": "/v1/models", "model": f"/v1/models/{results.model_id}"}
-        modelreg_env = {"MODELREG_DATABASE_URL": harness.url_text(url)}
+        responses = workdir / "responses.json"
         try:
             first = ("modelreg", "uvicorn")
-            servers[first] = start(*first, workdir, modelreg_env)
+            servers[first] = start(*first, workdir, url, responses)
             results.ready_s[name(first)] = servers[first].wait_ready(paths["list"])
             recorded = record(servers[first], paths)
-            responses = workdir / "responses.json"
             responses.write_text(json.dumps(recorded))
-            minimal_env = {"MODELREG_BENCH_RESPONSES": str(responses)}
             for contender in CONTENDERS:
                 if contender in servers:
                     continue
-                env = modelreg_env if contender[0] == "modelreg" else minimal_env
-                servers[contender] = start(*contender, workdir, env)
+                servers[contender] = start(*contender, workdir, url, responses)
                 results.ready_s[name(contender)] = servers[contender].wait_ready(paths["list"])
             for contender, server in servers.items():
                 for endpoint, path in paths.items():
