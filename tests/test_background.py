@@ -4,6 +4,7 @@ stops, instead of carrying on and holding up the app's shutdown for ever."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -114,3 +115,46 @@ def test_stop_as_woken_holds_for_many_rounds() -> None:
         return ended
 
     assert asyncio.run(main()) == [True] * rounds
+
+
+class SlowToStop(BackgroundLoop):
+    """A loop that takes a while to wind down once cancelled (a last write, say)."""
+
+    name = "slow-to-stop"
+
+    async def _run(self) -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            await asyncio.sleep(0.05)
+
+
+def test_stop_ends_the_loop_and_returns() -> None:
+    async def main() -> bool:
+        loop = SlowToStop()
+        loop.start()
+        await asyncio.sleep(0)
+        await loop.stop()
+        assert loop._task is not None
+        return loop._task.cancelled()
+
+    assert asyncio.run(main()) is True
+
+
+def test_a_caller_cancelled_while_stop_waits_is_cancelled() -> None:
+    """stop() used to swallow every CancelledError, the caller's own included."""
+
+    async def main() -> tuple[bool, bool]:
+        loop = SlowToStop()
+        loop.start()
+        await asyncio.sleep(0)
+        stopping = asyncio.create_task(loop.stop())
+        await asyncio.sleep(0.01)  # stop() now waits for the loop to wind down
+        stopping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await stopping
+        assert loop._task is not None
+        await asyncio.sleep(0.1)
+        return stopping.cancelled(), loop._task.done()
+
+    assert asyncio.run(main()) == (True, True)

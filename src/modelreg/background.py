@@ -17,10 +17,18 @@ class BackgroundLoop:
         self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Cancel the loop and wait until it has ended. Its own cancellation ends here; a
+        cancellation of the task that called `stop()`, meanwhile, goes on to that task."""
+        task = self._task
+        if task is None:
+            return
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
 
     async def _run(self) -> None:
         raise NotImplementedError
