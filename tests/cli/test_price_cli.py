@@ -111,6 +111,7 @@ def test_schedule_in_the_past_is_refused_naming_the_option(
 
     _fails_with(result, "validation_error")
     assert "--from: must be in the future" in _stderr(result)
+    assert "`modelreg model patch`" in _stderr(result)  # how to change today's prices, here
     assert [e["status"] for e in _history(runner, PLAIN)] == ["current"]
 
 

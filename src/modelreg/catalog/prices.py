@@ -211,8 +211,9 @@ async def schedule_price(
             [
                 {
                     "path": "effectiveFrom",
-                    "message": f"must be in the future (now is {now.isoformat()}); change"
-                    " today's prices with PATCH /admin/v1/models/{id}",
+                    "message": f"must be in the future (now is {now.isoformat()}); today's"
+                    " prices change with a patch of the model (PATCH /admin/v1/models/{id},"
+                    " `modelreg model patch`)",
                 }
             ]
         )
