@@ -84,8 +84,14 @@ class Contender:
         return f"http://{harness.LOOPBACK}:{self.server.port}{self.paths[endpoint]}"
 
 
+# What the minimal app sends besides its server's own headers, as modelreg sent it.
+RECORDED_HEADERS = ("content-type", "etag", "vary", "deprecation", "sunset", "link", "x-request-id")
+
+
 def record(server: Server, paths: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """What modelreg answers on each path: status, content headers and body."""
+    """What modelreg answers on each path: status, body and its headers but the server's own
+    (date, server, content-length, which the minimal app's server adds): the minimal app then
+    sends the same bytes, X-Request-ID included (one recorded id, of the same length)."""
     recorded: dict[str, dict[str, Any]] = {}
     for path in paths.values():
         reply = harness.http_request(server.port, "GET", path)
@@ -93,11 +99,7 @@ def record(server: Server, paths: dict[str, str]) -> dict[str, dict[str, Any]]:
             raise ServerFailed(
                 f"modelreg answered {path} with {reply.status}: {reply.body[:300]!r}"
             )
-        kept = [
-            [name, value]
-            for name, value in reply.headers.items()
-            if name in ("content-type", "etag", "vary", "deprecation", "sunset", "link")
-        ]
+        kept = [[name, value] for name, value in reply.headers.items() if name in RECORDED_HEADERS]
         recorded[path] = {
             "status": reply.status,
             "headers": kept,
