@@ -92,8 +92,7 @@ class RequestStats(Collector):
         series = self._series.get(key)
         if series is None:
             series = self._series[key] = self.latency.series((method, route, str(status)))
-        series[bisect.bisect_left(self.latency.buckets, seconds)] += 1
-        series[-1] += seconds
+        self.latency.add(series, seconds)
 
     def collect(self) -> Iterator[Metric]:
         latency, counts = self.latency.families()
