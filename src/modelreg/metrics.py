@@ -36,20 +36,14 @@ class PlainHistograms:
         self.labels = list(labels)
         self.buckets = tuple(float(b) for b in buckets if b != float("inf"))
         self._bounds = [*(_go_float(b) for b in self.buckets), "+Inf"]
-        # label values -> [count per bucket..., count above the last bucket, sum]
-        self._series: dict[tuple[str, ...], list[float]] = {}
+        # label values (made text at scrape time) -> [count per bucket..., count above the
+        # last bucket, sum]
+        self._series: dict[tuple[str | int, ...], list[float]] = {}
 
-    def observe(self, values: tuple[str, ...], seconds: float) -> None:
-        self.add(self.series(values), seconds)
-
-    def series(self, values: tuple[str, ...]) -> list[float]:
-        """The counts of the series with these label values (made the first time), for `add`."""
+    def observe(self, values: tuple[str | int, ...], seconds: float) -> None:
         series = self._series.get(values)
         if series is None:
             series = self._series[values] = [0] * (len(self.buckets) + 1) + [0.0]
-        return series
-
-    def add(self, series: list[float], seconds: float) -> None:
         series[bisect.bisect_left(self.buckets, seconds)] += 1
         series[-1] += seconds
 
@@ -62,8 +56,9 @@ class PlainHistograms:
             for bound, count in zip(self._bounds, series[:-1], strict=True):
                 running += count
                 cumulative.append((bound, running))
-            family.add_metric(list(values), cumulative, series[-1])
-            counts.append((list(values), running))
+            labels = [str(value) for value in values]
+            family.add_metric(labels, cumulative, series[-1])
+            counts.append((labels, running))
         return family, counts
 
 
@@ -84,15 +79,9 @@ class RequestStats(Collector):
             buckets,
         )
 
-        # (method, route, status) -> its series: no label string to make for each request
-        self._series: dict[tuple[str, str, int], list[float]] = {}
-
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        key = (method, route, status)
-        series = self._series.get(key)
-        if series is None:
-            series = self._series[key] = self.latency.series((method, route, str(status)))
-        self.latency.add(series, seconds)
+        # The status as a number: its label text is made when /metrics is scraped.
+        self.latency.observe((method, route, status), seconds)
 
     def collect(self) -> Iterator[Metric]:
         latency, counts = self.latency.families()
