@@ -98,11 +98,7 @@ class Edge:
         snapshot = self.store.fresh()
         if self.fast_path and snapshot is not None and (method == "GET" or method == "HEAD"):
             path = scope["path"]
-            query = scope["query_string"]
-            route = MODEL_ROUTE
-            rendered = None if query else snapshot.by_path.get(path)
-            if rendered is None:
-                route, rendered = _lookup(snapshot, path, query)
+            route, rendered = _lookup(snapshot, path, scope["query_string"])
             if rendered is not None:
                 sent: Encoded | Rendered = rendered
                 etag = snapshot.etag
@@ -190,12 +186,18 @@ async def _too_large_headers(send: Send, request_id: bytes, limit: int) -> None:
 
 
 def _lookup(snapshot: Snapshot, path: str, query: bytes) -> tuple[str, Rendered | None]:
-    """What the fast path answers for a path other than a model's: the list (filtered lists
-    once rendered), an export once rendered; None: FastAPI answers."""
-    if path == LIST_ROUTE:
-        return LIST_ROUTE, snapshot.cached(query) if query else snapshot.list_all
-    if path.startswith(EXPORT_PREFIX) and not query:
-        return path, snapshot.exports.get(path)
+    """The route and what the fast path answers: a model, the list (a filtered list once
+    rendered), an export once rendered; None: FastAPI answers."""
+    if not query:
+        model = snapshot.by_path.get(path)
+        if model is not None:
+            return MODEL_ROUTE, model
+        if path == LIST_ROUTE:
+            return LIST_ROUTE, snapshot.list_all
+        if path.startswith(EXPORT_PREFIX):
+            return path, snapshot.exports.get(path)
+    elif path == LIST_ROUTE:
+        return LIST_ROUTE, snapshot.cached(query)
     return path, None
 
 
