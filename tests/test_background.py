@@ -118,27 +118,36 @@ def test_stop_as_woken_holds_for_many_rounds() -> None:
 
 
 class SlowToStop(BackgroundLoop):
-    """A loop that takes a while to wind down once cancelled (a last write, say)."""
+    """A loop that winds down once cancelled only when `release` is set (a last write, say)."""
 
     name = "slow-to-stop"
+
+    def __init__(self) -> None:
+        self.winding_down = asyncio.Event()
+        self.release = asyncio.Event()
 
     async def _run(self) -> None:
         try:
             await asyncio.sleep(3600)
         finally:
-            await asyncio.sleep(0.05)
+            self.winding_down.set()
+            await self.release.wait()
 
 
 def test_stop_ends_the_loop_and_returns() -> None:
-    async def main() -> bool:
+    async def main() -> tuple[bool, bool]:
         loop = SlowToStop()
         loop.start()
         await asyncio.sleep(0)
-        await loop.stop()
+        stopping = asyncio.create_task(loop.stop())
+        await loop.winding_down.wait()
+        waited = not stopping.done()  # stop() waits for the loop to end
+        loop.release.set()
+        await stopping
         assert loop._task is not None
-        return loop._task.cancelled()
+        return waited, loop._task.cancelled()
 
-    assert asyncio.run(main()) is True
+    assert asyncio.run(main()) == (True, True)
 
 
 def test_a_caller_cancelled_while_stop_waits_is_cancelled() -> None:
@@ -149,12 +158,13 @@ def test_a_caller_cancelled_while_stop_waits_is_cancelled() -> None:
         loop.start()
         await asyncio.sleep(0)
         stopping = asyncio.create_task(loop.stop())
-        await asyncio.sleep(0.01)  # stop() now waits for the loop to wind down
+        await loop.winding_down.wait()  # stop() now waits for the loop to wind down
         stopping.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await stopping
         assert loop._task is not None
-        await asyncio.sleep(0.1)
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop._task  # cancelled again with its caller: it ends without `release`
         return stopping.cancelled(), loop._task.done()
 
     assert asyncio.run(main()) == (True, True)
