@@ -131,8 +131,6 @@ class AccessLog:
         self._ms = -1
         self._head = ""
         self._fields: dict[tuple[str, str, int], str] = {}
-        self._limited: TextIO | None = None  # the stream `_limit` was found for
-        self._limit = self.CHUNK
         _ACCESS_LOGS.add(self)
 
     @property
@@ -193,11 +191,9 @@ class AccessLog:
             return
         lines, self._lines = self._lines, []
         stream = self.stream if self.stream is not None else sys.stderr
-        if stream is not self._limited:
-            self._limited, self._limit = stream, _piece_limit(stream, self.CHUNK)
         written = 0
         try:
-            for chunk, count in _chunks(lines, self._limit):
+            for chunk, count in _chunks(lines, _piece_limit(stream, self.CHUNK)):
                 stream.write(chunk)
                 stream.flush()
                 written += count
@@ -209,7 +205,8 @@ class AccessLog:
 def _piece_limit(stream: TextIO, chunk: int) -> int:
     """How long a piece written to `stream` may be: `chunk` for a pipe, a socket or anything
     else another process may share; unlimited for a regular file, where the kernel does not
-    interleave one write with another (a batch is then one system call, not one per 4 KB)."""
+    interleave one write with another (a batch is then one system call, not one per 4 KB).
+    Asked at each flush (one fstat): sys.stderr can be replaced while the process runs."""
     try:
         regular = stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
     except (OSError, ValueError):  # no file descriptor (an in-memory stream), or closed
