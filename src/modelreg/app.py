@@ -126,7 +126,7 @@ class ModelregAPI(FastAPI):
         await super().__call__(scope, receive, send)
 
 
-def create_app() -> FastAPI:
+def create_app() -> ModelregAPI:
     settings = get_settings()
     app = ModelregAPI(
         title="modelreg",
@@ -184,6 +184,15 @@ def create_app() -> FastAPI:
         max_header_bytes=settings.limits.max_header_bytes,
     )
     return app
+
+
+def create_served_app() -> ASGIApp:
+    """What `modelreg serve` runs: `create_app()`'s edge, which passes on what it does not answer
+    itself (lifespan events included) to the application. The server calls it directly, one
+    coroutine fewer per request than through the application's own `__call__`."""
+    app = create_app()
+    assert app.edge is not None
+    return app.edge
 
 
 def ready_response(app: FastAPI) -> ExactJSONResponse:

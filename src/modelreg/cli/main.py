@@ -93,7 +93,7 @@ def serve(
     import uvicorn
 
     uvicorn.run(
-        "modelreg.app:create_app",
+        "modelreg.app:create_served_app",
         factory=True,
         host=host,
         port=port,
@@ -113,7 +113,7 @@ def _serve_granian(host: str, port: int, workers: int) -> None:
     from granian.constants import Interfaces
 
     Granian(
-        "modelreg.app:create_app",
+        "modelreg.app:create_served_app",
         factory=True,
         address=host,
         port=port,
