@@ -91,28 +91,37 @@ ACCESS_LOG_DROPPED = Counter(
 _json_string: Callable[[str], str] = encode_basestring_ascii
 
 
+def json_text(value: str) -> str:
+    """`value` as it stands between the quotes of a JSON string (escaped, ASCII only)."""
+    return _json_string(value)[1:-1]
+
+
 class AccessLog:
     """The access log: one JSON line per request, written in batches.
 
     Each line has the shape `JsonFormatter` gives every other line (ts, level, logger, msg,
-    request_id, then method, path, status, duration_ms), but is formatted here directly and
-    written with the lines of the same tenth of a second: through `logging`, a line cost about
-    11 us, half of what answering a request from the snapshot costs. Lines are written every
-    `interval_s`, or as soon as `max_lines` wait, at shutdown (`flush`) and at exit; a process
-    that is killed loses at most the last interval's lines. Writes to a pipe or socket are split
-    into pieces of at most `CHUNK` bytes that end with a line, so that processes sharing one
-    pipe do not interleave within a line (to a regular file, a batch is one write). The parts
-    of a line that repeat (the time to the millisecond, the fields of a path already seen) are
-    formatted once. A stream that fails (a closed pipe, say) drops the batch and counts
-    it in `modelreg_access_log_dropped_lines_total`; requests never see the error.
+    request_id, then method, path, status, duration_ms), but is formatted here directly: through
+    `logging`, a line cost about 11 us, half of what answering a request from the snapshot costs.
+    A request only records its values (`write`); the lines of a batch are formatted together,
+    in one `%` over the batch, when it is written: every `interval_s`, as soon as `max_lines`
+    wait, at shutdown (`flush`) and at exit. A process that is killed loses at most the last
+    interval's lines. The parts of a line that repeat (the time to the millisecond, the fields
+    of a path already seen) are formatted once. Writes to a pipe or socket are split into pieces
+    of at most `CHUNK` bytes that end with a line, so that processes sharing one pipe do not
+    interleave within a line (to a regular file, a batch is one write). A stream that fails (a
+    closed pipe, say) drops the batch and counts it in `modelreg_access_log_dropped_lines_total`;
+    requests never see the error.
 
     The lines go to stderr (or `stream`) whatever handlers logging has: on when
-    `MODELREG_LOG_REQUESTS` is true and the `modelreg.access` logger is enabled for INFO, so
-    logging's configuration can still silence it. Used from one event loop's thread at a time.
+    `MODELREG_LOG_REQUESTS` is true and the `modelreg.access` logger is enabled for INFO when a
+    batch is written, so logging's configuration can still silence it. Used from one event
+    loop's thread at a time.
     """
 
     CHUNK = 4096  # PIPE_BUF on Linux: a write this size to a pipe is not split
     CACHED_FIELDS = 1024  # (method, path, status) whose escaped fields are kept
+    # One line: its start to the request id, the id, the fields, the duration.
+    LINE = '%s"%s"%s%.3f}\n'
 
     def __init__(
         self, stream: TextIO | None = None, *, interval_s: float = 0.1, max_lines: int = 256
@@ -122,10 +131,12 @@ class AccessLog:
         self.max_lines = max_lines
         self.dropped = 0
         self._logger = logging.getLogger(ACCESS_LOGGER)
-        self._lines: list[str] = []
+        # What each waiting line holds: time.time_ns(), method, path, status, duration_ms,
+        # request id.
+        self._records: list[tuple[int, str, str, int, float, str]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._timer_loop: asyncio.AbstractEventLoop | None = None
-        self._due = -1.0  # when the pending flush is overdue; -1.0: none is pending
+        self._due = -1  # time.time_ns() when the pending flush is overdue; -1: none is pending
         self._second = -1
         self._stamp = ""
         self._ms = -1
@@ -140,44 +151,25 @@ class AccessLog:
     def write(
         self, method: str, path: str, status: int, duration_ms: float, request_id: str
     ) -> None:
-        now = time.time()
-        now_ms = int(now * 1000)
-        if now_ms != self._ms:  # the line's start changes once a millisecond at most
-            self._ms = now_ms
-            second, millis = divmod(now_ms, 1000)
-            if second != self._second:
-                self._second = second
-                self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            self._head = (
-                f'{{"ts": "{self._stamp}.{millis:03d}Z", "level": "info",'
-                f' "logger": "{ACCESS_LOGGER}", "msg": "request", "request_id": '
-            )
-        # A server answers the same few paths again and again: their fields are escaped once.
-        key = (method, path, status)
-        fields = self._fields.get(key)
-        if fields is None:
-            fields = (
-                f', "method": {_json_string(method)}, "path": {_json_string(path)},'
-                f' "status": {int(status)}, "duration_ms": '
-            )
-            if len(self._fields) < self.CACHED_FIELDS and len(path) <= 256:
-                self._fields[key] = fields
-        lines = self._lines
-        lines.append(f"{self._head}{_json_string(request_id)}{fields}{duration_ms:.3f}}}\n")
-        if len(lines) >= self.max_lines:
+        """Record one request's line (formatted with its batch). `request_id` as it stands
+        between the quotes of a JSON string (`json_text`): the edge's own ids are already."""
+        now = time.time_ns()
+        records = self._records
+        records.append((now, method, path, status, duration_ms, request_id))
+        if len(records) >= self.max_lines:
             self.flush()
         elif now > self._due or self._timer_loop is None or self._timer_loop.is_closed():
             # The batch's first line, or its flush cannot come: the loop that was to run it is
             # closed (each of a test client's requests can run in a loop of its own) or late.
             self._schedule(now)
 
-    def _schedule(self, now: float) -> None:
+    def _schedule(self, now: int) -> None:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             self.flush()  # no event loop to flush later from
             return
-        self._due = now + 2 * self.interval_s
+        self._due = now + int(2e9 * self.interval_s)
         if self._timer is not None and self._timer_loop is loop:
             return  # a flush is pending on this loop
         # None pending, or pending on another loop, which may close before it fires.
@@ -186,20 +178,59 @@ class AccessLog:
 
     def flush(self) -> None:
         self._timer = None
-        self._due = -1.0
-        if not self._lines:
+        self._due = -1
+        if not self._records:
             return
-        lines, self._lines = self._lines, []
+        records, self._records = self._records, []
+        if not self.enabled:  # silenced through logging (asked once a batch, not per request)
+            return
         stream = self.stream if self.stream is not None else sys.stderr
-        written = 0
+        text = self._format(records)
+        written = 0  # characters
         try:
-            for chunk, count in _chunks(lines, _piece_limit(stream, self.CHUNK)):
-                stream.write(chunk)
+            for piece in _pieces(text, _piece_limit(stream, self.CHUNK)):
+                stream.write(piece)
                 stream.flush()
-                written += count
+                written += len(piece)
         except (OSError, ValueError):
-            self.dropped += len(lines) - written
-            ACCESS_LOG_DROPPED.inc(len(lines) - written)
+            lost = len(records) - text.count("\n", 0, written)
+            self.dropped += lost
+            ACCESS_LOG_DROPPED.inc(lost)
+
+    def _format(self, records: list[tuple[int, str, str, int, float, str]]) -> str:
+        """The lines of `records`, in one `%` over all of them."""
+        values: list[object] = []
+        add = values.extend
+        fields_of = self._fields.get
+        ms, head = self._ms, self._head
+        for now, method, path, status, duration_ms, request_id in records:
+            moment = now // 1_000_000
+            if moment != ms:  # the line's start changes once a millisecond at most
+                ms, head = moment, self._head_at(moment)
+            # A server answers the same few paths again and again: their fields are escaped once.
+            fields = fields_of((method, path, status)) or self._fields_for(method, path, status)
+            add((head, request_id, fields, duration_ms))
+        self._ms, self._head = ms, head
+        return (self.LINE * len(records)) % tuple(values)
+
+    def _head_at(self, ms: int) -> str:
+        second, millis = divmod(ms, 1000)
+        if second != self._second:
+            self._second = second
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return (
+            f'{{"ts": "{self._stamp}.{millis:03d}Z", "level": "info",'
+            f' "logger": "{ACCESS_LOGGER}", "msg": "request", "request_id": '
+        )
+
+    def _fields_for(self, method: str, path: str, status: int) -> str:
+        fields = (
+            f', "method": {_json_string(method)}, "path": {_json_string(path)},'
+            f' "status": {int(status)}, "duration_ms": '
+        )
+        if len(self._fields) < self.CACHED_FIELDS and len(path) <= 256:
+            self._fields[(method, path, status)] = fields
+        return fields
 
 
 def _piece_limit(stream: TextIO, chunk: int) -> int:
@@ -214,19 +245,18 @@ def _piece_limit(stream: TextIO, chunk: int) -> int:
     return sys.maxsize if regular else chunk
 
 
-def _chunks(lines: list[str], limit: int) -> Iterator[tuple[str, int]]:
-    """`lines` joined into pieces of at most `limit` characters (a longer line alone), with
-    how many lines each holds."""
-    chunk: list[str] = []
-    size = 0
-    for line in lines:
-        if chunk and size + len(line) > limit:
-            yield "".join(chunk), len(chunk)
-            chunk, size = [], 0
-        chunk.append(line)
-        size += len(line)
-    if chunk:
-        yield "".join(chunk), len(chunk)
+def _pieces(text: str, limit: int) -> Iterator[str]:
+    """`text` (whole lines) cut into pieces of at most `limit` characters that end with a line
+    (a longer line alone)."""
+    start, end = 0, len(text)
+    while end - start > limit:
+        cut = text.rfind("\n", start, start + limit)  # the last line end within the limit
+        if cut < 0:
+            cut = text.index("\n", start)  # the line alone
+        yield text[start : cut + 1]
+        start = cut + 1
+    if start < end:
+        yield text[start:]
 
 
 _ACCESS_LOGS: weakref.WeakSet[AccessLog] = weakref.WeakSet()

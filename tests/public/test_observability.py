@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import gc
 import io
+import itertools
 import json
 import logging
 import os
@@ -28,9 +29,11 @@ from modelreg.logs import (
     ACCESS_LOGGER,
     AccessLog,
     JsonFormatter,
+    json_text,
     request_id_var,
 )
 from modelreg.metrics import RequestStats
+from modelreg.public.edge import _RequestIds
 from tests.fixtures.databases import Seeded
 from tests.fixtures.http import serving
 from tests.fixtures.waiting import poll, until, until_async
@@ -48,6 +51,15 @@ from tests.public.instances import (
 )
 
 REQUEST_ID = "req-7f3a-snapshot-tests"
+
+
+@pytest.fixture(autouse=True)
+def access_logger_on(caplog: pytest.LogCaptureFixture) -> None:
+    """The access log writes its batches while `modelreg.access` is enabled for INFO, as
+    `modelreg serve` configures it (a test may still silence it)."""
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+
+
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")
 MODEL_ROUTE = "/v1/models/{model_id}"
 # The public resources both ways, and a route of the app that is not public.
@@ -94,6 +106,19 @@ def test_request_id_is_generated_when_none_is_given(reader: Reader, target: Targ
     assert GENERATED_ID.fullmatch(first), first
     assert GENERATED_ID.fullmatch(second), second
     assert first != second
+
+
+def test_generated_request_ids_count_up_in_both_forms_past_every_4096() -> None:
+    ids = _RequestIds()
+    made = list(itertools.islice(ids.ids, 3 * 4096 + 5))
+
+    assert all(text.encode() == raw for raw, text in made)
+    assert all(GENERATED_ID.fullmatch(text) for _, text in made)
+    counters = [int(text[16:], 16) for _, text in made]
+    assert counters == list(range(counters[0], counters[0] + len(made)))
+    assert len({text[:16] for _, text in made}) == 1  # one prefix per process
+    ids.reset()  # as in a forked child
+    assert next(ids.ids)[1][:16] != made[0][1][:16]
 
 
 def test_admin_write_records_the_given_request_id_in_the_audit_trail(
@@ -306,7 +331,7 @@ def test_each_request_is_one_json_access_log_line(
 def test_access_log_lines_are_json_whatever_the_path_and_request_id() -> None:
     stream = io.StringIO()
     odd_id = 'q"\\x\u00e9\n'
-    AccessLog(stream).write("GET", '/v1/models/a"b\\c\u2603', 404, 0.5, odd_id)
+    AccessLog(stream).write("GET", '/v1/models/a"b\\c\u2603', 404, 0.5, json_text(odd_id))
 
     (line,) = stream.getvalue().splitlines()
     entry = json.loads(line)
@@ -398,10 +423,14 @@ def test_batches_are_written_in_pieces_that_end_with_a_line() -> None:
             return len(text)
 
     log = AccessLog(Recording(), max_lines=1000)
-    for i in range(300):
-        log._lines.append(f'{{"n": {i}, "pad": "{"x" * 50}"}}\n')
-    log.write("GET", "/" + "p" * 5000, 200, 1.0, "long")  # one line longer than a piece
-    log.flush()
+
+    async def requests() -> None:  # on an event loop, the lines wait for one flush
+        for i in range(300):
+            log.write("GET", f"/{i}/" + "x" * 50, 200, 1.0, str(i))
+        log.write("GET", "/" + "p" * 5000, 200, 1.0, "long")  # one line longer than a piece
+        log.flush()
+
+    asyncio.run(requests())
 
     assert all(w.endswith("\n") for w in writes)
     assert all(len(w) <= AccessLog.CHUNK for w in writes if w.count("\n") > 1)
@@ -458,8 +487,15 @@ def test_a_batch_is_one_write_to_a_regular_file_and_pieces_to_a_pipe(
 def test_access_log_times_each_line_to_its_millisecond(monkeypatch: pytest.MonkeyPatch) -> None:
     stream = io.StringIO()
     log = AccessLog(stream)
-    clock = iter([1_800_000_000.0004, 1_800_000_000.0016, 1_800_000_000.0019, 1_800_000_001.25])
-    monkeypatch.setattr(time, "time", lambda: next(clock))
+    clock = iter(
+        [
+            1_800_000_000_000_400_000,
+            1_800_000_000_001_600_000,
+            1_800_000_000_001_900_000,
+            1_800_000_001_250_000_000,
+        ]
+    )
+    monkeypatch.setattr(time, "time_ns", lambda: next(clock))
     for _ in range(4):
         log.write("GET", "/v1/models", 200, 1.0, "r")
 
@@ -515,11 +551,7 @@ def test_lines_waiting_at_shutdown_are_written(serve_seeded: Seeded) -> None:
     with serving() as client:
         log = client.app.edge.access_log  # type: ignore[attr-defined]
         log.stream, log.interval_s = stream, 3600.0
-        logging.getLogger(ACCESS_LOGGER).setLevel(logging.INFO)
-        try:
-            assert client.get(f"/v1/models/{ACTIVE}").status_code == 200
-            assert stream.getvalue() == "", "held for the interval"
-        finally:
-            logging.getLogger(ACCESS_LOGGER).setLevel(logging.NOTSET)
+        assert client.get(f"/v1/models/{ACTIVE}").status_code == 200
+        assert stream.getvalue() == "", "held for the interval"
 
     assert json.loads(stream.getvalue())["path"] == f"/v1/models/{ACTIVE}"

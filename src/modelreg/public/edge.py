@@ -12,11 +12,12 @@ from __future__ import annotations
 import itertools
 import os
 import time
+from collections.abc import Iterator
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelreg import metrics
-from modelreg.logs import AccessLog, request_id_var
+from modelreg.logs import AccessLog, json_text, request_id_var
 from modelreg.public.snapshot import VARY, Encoded, Rendered, Snapshot
 from modelreg.public.store import SnapshotStore
 from modelreg.responses import none_match
@@ -31,21 +32,31 @@ EXPORT_PREFIX = "/v1/export/"  # rendered by public.exports on first use, then s
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
+# The last three hex digits of a request id, in order, as bytes and as text.
+_LOW_DIGITS = tuple((b"%03x" % low, f"{low:03x}") for low in range(4096))
+
+
 class _RequestIds:
-    """Request ids: a random prefix per process and a counter, as 32 hex digits. Cheaper than
-    random bytes from the kernel for every request; the prefix is drawn again in a forked
-    child, so processes forked from one loaded application do not share ids."""
+    """Request ids: a random prefix per process and a counter, as 32 hex digits, in bytes (for
+    the header) and in text (for the access log). Cheaper than random bytes from the kernel for
+    every request: an id is the counter's upper digits (made once per 4,096 ids) joined to its
+    last three. The prefix is drawn again in a forked child, so processes forked from one loaded
+    application do not share ids."""
 
     def __init__(self) -> None:
         self.reset()
         os.register_at_fork(after_in_child=self.reset)
 
     def reset(self) -> None:
-        self.prefix = os.urandom(8).hex().encode()
-        self.counter = itertools.count(1)
+        self.ids = self._counted(os.urandom(8).hex().encode())
 
-    def next(self) -> bytes:
-        return b"%b%016x" % (self.prefix, next(self.counter))
+    @staticmethod
+    def _counted(prefix: bytes) -> Iterator[tuple[bytes, str]]:
+        for high in itertools.count():
+            upper = b"%b%013x" % (prefix, high)
+            upper_text = upper.decode()
+            for low, low_text in _LOW_DIGITS:
+                yield upper + low, upper_text + low_text
 
 
 _ids = _RequestIds()
@@ -66,7 +77,8 @@ class Edge:
         self.store = store
         self.fast_path = fast_path
         self.access_log = access_log
-        self.stats = metrics.REQUEST_STATS
+        # Request latency by (method, route template, status): RequestStats's series.
+        self.latency = metrics.REQUEST_STATS.latency.observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -87,12 +99,15 @@ class Edge:
                 accept_encoding = (
                     value if accept_encoding is None else accept_encoding + b", " + value
                 )
-        encoded = given or _ids.next()
+        if given:
+            encoded, logged = given, json_text(given.decode("latin-1"))
+        else:
+            encoded, logged = next(_ids.ids)
         method = scope["method"]
         # Before any answer, the fast path's included: the limit is the same for every request.
         if header_bytes > self.max_header_bytes:
             await _too_large_headers(send, encoded, self.max_header_bytes)
-            self._observe(_label(method), "unmatched", 431, started, scope["path"], encoded)
+            self._observe(_label(method), "unmatched", 431, started, scope["path"], logged)
             return
 
         snapshot = self.store.fresh()
@@ -125,7 +140,7 @@ class Edge:
                     )
                     body = b"" if method == "HEAD" else sent.body
                     await send({"type": "http.response.body", "body": body})
-                self._observe(method, route, status, started, path, encoded)
+                self._observe(method, route, status, started, path, logged)
                 return
 
         head = method == "HEAD"
@@ -151,17 +166,17 @@ class Edge:
         finally:
             matched = scope.get("route")
             route = getattr(matched, "path", None) or "unmatched"
-            self._observe(_label(method), route, status, started, scope["path"], encoded)
+            self._observe(_label(method), route, status, started, scope["path"], logged)
             request_id_var.reset(token)
 
     def _observe(
-        self, method: str, route: str, status: int, started: float, path: str, request_id: bytes
+        self, method: str, route: str, status: int, started: float, path: str, logged_id: str
     ) -> None:
+        """Count and time the request, and log it (`logged_id`: its id as `json_text` gives it)."""
         elapsed = time.perf_counter() - started
-        self.stats.observe(method, route, status, elapsed)
-        access = self.access_log
-        if access is not None and access.enabled:
-            access.write(method, path, status, elapsed * 1000, request_id.decode("latin-1"))
+        self.latency((method, route, status), elapsed)
+        if self.access_log is not None:
+            self.access_log.write(method, path, status, elapsed * 1000, logged_id)
 
 
 def _label(method: str) -> str:
