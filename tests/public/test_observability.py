@@ -190,8 +190,8 @@ def test_request_latency_histogram_counts_each_request_in_cumulative_buckets(
 def test_request_stats_put_each_duration_in_the_first_bucket_that_holds_it() -> None:
     stats = RequestStats(buckets=(0.001, 0.01, 0.1))
     for seconds in (0.0005, 0.001, 0.002, 0.5):
-        stats.observe("GET", "/r", 200, seconds)
-    stats.observe("GET", "/r", 404, 0.05)
+        stats.observe(("GET", "/r", 200), seconds)
+    stats.observe(("GET", "/r", 404), 0.05)
 
     families = {family.name: family for family in stats.collect()}
     found = {

@@ -77,8 +77,7 @@ class Edge:
         self.store = store
         self.fast_path = fast_path
         self.access_log = access_log
-        # Request latency by (method, route template, status): RequestStats's series.
-        self.latency = metrics.REQUEST_STATS.latency.observe
+        self.observe_latency = metrics.REQUEST_STATS.observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -174,7 +173,7 @@ class Edge:
     ) -> None:
         """Count and time the request, and log it (`logged_id`: its id as `json_text` gives it)."""
         elapsed = time.perf_counter() - started
-        self.latency((method, route, status), elapsed)
+        self.observe_latency((method, route, status), elapsed)
         if self.access_log is not None:
             self.access_log.write(method, path, status, elapsed * 1000, logged_id)
 
