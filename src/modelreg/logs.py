@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextvars
+import functools
 import json
 import logging
 import logging.config
@@ -137,10 +138,6 @@ class AccessLog:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_loop: asyncio.AbstractEventLoop | None = None
         self._due = -1  # time.time_ns() when the pending flush is overdue; -1: none is pending
-        self._second = -1
-        self._stamp = ""
-        self._ms = -1
-        self._head = ""
         self._fields: dict[tuple[str, str, int], str] = {}
         _ACCESS_LOGS.add(self)
 
@@ -202,26 +199,15 @@ class AccessLog:
         values: list[object] = []
         add = values.extend
         fields_of = self._fields.get
-        ms, head = self._ms, self._head
+        ms, head = -1, ""
         for now, method, path, status, duration_ms, request_id in records:
             moment = now // 1_000_000
             if moment != ms:  # the line's start changes once a millisecond at most
-                ms, head = moment, self._head_at(moment)
+                ms, head = moment, _line_head(moment)
             # A server answers the same few paths again and again: their fields are escaped once.
             fields = fields_of((method, path, status)) or self._fields_for(method, path, status)
             add((head, request_id, fields, duration_ms))
-        self._ms, self._head = ms, head
         return (self.LINE * len(records)) % tuple(values)
-
-    def _head_at(self, ms: int) -> str:
-        second, millis = divmod(ms, 1000)
-        if second != self._second:
-            self._second = second
-            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        return (
-            f'{{"ts": "{self._stamp}.{millis:03d}Z", "level": "info",'
-            f' "logger": "{ACCESS_LOGGER}", "msg": "request", "request_id": '
-        )
 
     def _fields_for(self, method: str, path: str, status: int) -> str:
         fields = (
@@ -231,6 +217,20 @@ class AccessLog:
         if len(self._fields) < self.CACHED_FIELDS and len(path) <= 256:
             self._fields[(method, path, status)] = fields
         return fields
+
+
+def _line_head(ms: int) -> str:
+    """An access-log line up to its request id, at `ms` (milliseconds since the epoch)."""
+    second, millis = divmod(ms, 1000)
+    return (
+        f'{{"ts": "{_utc_second(second)}.{millis:03d}Z", "level": "info",'
+        f' "logger": "{ACCESS_LOGGER}", "msg": "request", "request_id": '
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _utc_second(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
 
 
 def _piece_limit(stream: TextIO, chunk: int) -> int:
