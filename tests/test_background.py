@@ -134,13 +134,20 @@ class SlowToStop(BackgroundLoop):
             await self.release.wait()
 
 
+async def stopping_while_it_winds_down() -> tuple[SlowToStop, asyncio.Task[None]]:
+    """A started SlowToStop, and a task running its stop(), once the loop has begun to wind
+    down (and waits for `release`)."""
+    loop = SlowToStop()
+    loop.start()
+    await asyncio.sleep(0)
+    stopping = asyncio.create_task(loop.stop())
+    await loop.winding_down.wait()
+    return loop, stopping
+
+
 def test_stop_ends_the_loop_and_returns() -> None:
     async def main() -> tuple[bool, bool]:
-        loop = SlowToStop()
-        loop.start()
-        await asyncio.sleep(0)
-        stopping = asyncio.create_task(loop.stop())
-        await loop.winding_down.wait()
+        loop, stopping = await stopping_while_it_winds_down()
         waited = not stopping.done()  # stop() waits for the loop to end
         loop.release.set()
         await stopping
@@ -154,11 +161,7 @@ def test_a_caller_cancelled_while_stop_waits_is_cancelled() -> None:
     """stop() used to swallow every CancelledError, the caller's own included."""
 
     async def main() -> tuple[bool, bool]:
-        loop = SlowToStop()
-        loop.start()
-        await asyncio.sleep(0)
-        stopping = asyncio.create_task(loop.stop())
-        await loop.winding_down.wait()  # stop() now waits for the loop to wind down
+        loop, stopping = await stopping_while_it_winds_down()  # stop() waits for the loop
         stopping.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await stopping

@@ -284,9 +284,8 @@ def test_database_pool_usage_is_exposed(reader: Reader) -> None:
 
 
 @pytest.fixture
-def access_log(reader: Reader, caplog: pytest.LogCaptureFixture) -> Iterator[io.StringIO]:
+def access_log(reader: Reader) -> Iterator[io.StringIO]:
     """What the instance's access log writes, from now on."""
-    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
     log = reader.client.app.edge.access_log  # type: ignore[attr-defined]
     assert isinstance(log, AccessLog)
     stream, before = io.StringIO(), log.stream
