@@ -35,7 +35,6 @@ def build_apps(path: str, log: bool, workdir: Path) -> dict[str, Any]:
     """The edge over a snapshot of the shipped catalog, and the bare app answering `path`."""
     from modelreg.catalog.seed import load_seed_models
     from modelreg.config import DEFAULT_TIERS, get_settings
-    from modelreg.db import jsonb
     from modelreg.logs import AccessLog, configure
     from modelreg.public.edge import Edge
     from modelreg.public.schemas import build_view
@@ -44,7 +43,6 @@ def build_apps(path: str, log: bool, workdir: Path) -> dict[str, Any]:
 
     rows = []
     for i, seed in enumerate(load_seed_models()):
-        meta = jsonb.loads(seed.meta.model_dump_json(by_alias=True, exclude_none=True))
         rows.append(
             argparse.Namespace(
                 id=seed.id,
@@ -53,7 +51,7 @@ def build_apps(path: str, log: bool, workdir: Path) -> dict[str, Any]:
                 is_available=seed.is_available,
                 is_legacy=seed.is_legacy,
                 is_archived=False,
-                meta=meta,
+                meta=seed.meta.to_storage(),
                 created_at=datetime(2025, 1, 1 + i, tzinfo=UTC),
             )
         )
