@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import bisect
 import gc
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from typing import cast
 
@@ -44,7 +44,7 @@ class PlainHistograms:
         series = self._series.get(values)
         if series is None:
             series = self._series[values] = [0] * (len(self.buckets) + 1) + [0.0]
-        series[bisect.bisect_left(self.buckets, seconds)] += 1
+        series[bisect_left(self.buckets, seconds)] += 1
         series[-1] += seconds
 
     def families(self) -> tuple[HistogramMetricFamily, list[tuple[list[str], float]]]:
