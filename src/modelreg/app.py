@@ -105,8 +105,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await engine.dispose()
         finally:
             edge = getattr(app, "edge", None)
-            if isinstance(edge, Edge) and edge.access_log is not None:
-                edge.access_log.flush()
+            if isinstance(edge, Edge):
+                edge.flush()  # the requests answered since the last batch: counted and logged
 
 
 class ModelregAPI(FastAPI):
@@ -164,6 +164,9 @@ def create_app() -> ModelregAPI:
         engine: Any = request.app.state.sessionmaker.kw["bind"]
         metrics.DB_POOL_IN_USE.set(engine.pool.checkedout())
         await db_metrics.INDEX_USAGE_COLLECTOR.refresh(engine)
+        edge = getattr(request.app, "edge", None)
+        if isinstance(edge, Edge):
+            edge.flush()  # every request answered so far is counted
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(public.router)

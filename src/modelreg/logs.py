@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import atexit
 import contextvars
 import functools
 import json
@@ -13,8 +11,7 @@ import os
 import stat
 import sys
 import time
-import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from json.encoder import encode_basestring_ascii
 from typing import Any, TextIO
 
@@ -97,26 +94,29 @@ def json_text(value: str) -> str:
     return _json_string(value)[1:-1]
 
 
+# One request as the access log takes it: method, route template, status, the seconds it took,
+# when it ended (time.perf_counter()), the path, and the request id as it stands between the
+# quotes of a JSON string (`json_text`). The latency series counts the same records.
+AccessRecord = tuple[str, str, int, float, float, str, str]
+
+
 class AccessLog:
-    """The access log: one JSON line per request, written in batches.
+    """The access log: one JSON line per request, written a batch at a time (`write`; the edge
+    gathers the batches, modelreg.batching).
 
     Each line has the shape `JsonFormatter` gives every other line (ts, level, logger, msg,
     request_id, then method, path, status, duration_ms), but is formatted here directly: through
     `logging`, a line cost about 11 us, half of what answering a request from the snapshot costs.
-    A request only records its values (`write`); the lines of a batch are formatted together,
-    in one `%` over the batch, when it is written: every `interval_s`, as soon as `max_lines`
-    wait, at shutdown (`flush`) and at exit. A process that is killed loses at most the last
-    interval's lines. The parts of a line that repeat (the time to the millisecond, the fields
-    of a path already seen) are formatted once. Writes to a pipe or socket are split into pieces
-    of at most `CHUNK` bytes that end with a line, so that processes sharing one pipe do not
-    interleave within a line (to a regular file, a batch is one write). A stream that fails (a
-    closed pipe, say) drops the batch and counts it in `modelreg_access_log_dropped_lines_total`;
-    requests never see the error.
+    The lines of a batch are formatted in one `%` over all of them, and the parts of a line that
+    repeat (the time to the millisecond, the fields of a path already seen) are formatted once.
+    Writes to a pipe or socket are split into pieces of at most `CHUNK` bytes that end with a
+    line, so that processes sharing one pipe do not interleave within a line (to a regular file,
+    a batch is one write). A stream that fails (a closed pipe, say) drops the batch and counts it
+    in `modelreg_access_log_dropped_lines_total`; requests never see the error.
 
     The lines go to stderr (or `stream`) whatever handlers logging has: on when
     `MODELREG_LOG_REQUESTS` is true and the `modelreg.access` logger is enabled for INFO when a
-    batch is written, so logging's configuration can still silence it. Used from one event
-    loop's thread at a time.
+    batch is written, so logging's configuration can still silence it.
     """
 
     CHUNK = 4096  # PIPE_BUF on Linux: a write this size to a pipe is not split
@@ -124,65 +124,22 @@ class AccessLog:
     # One line: its start to the request id, the id, the fields, the duration.
     LINE = '%s"%s"%s%.3f}\n'
 
-    def __init__(
-        self, stream: TextIO | None = None, *, interval_s: float = 0.1, max_lines: int = 256
-    ) -> None:
+    def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream  # None: sys.stderr as it is when the lines are written
-        self.interval_s = interval_s
-        self.max_lines = max_lines
         self.dropped = 0
         self._logger = logging.getLogger(ACCESS_LOGGER)
-        # What each waiting line holds: time.time_ns(), method, path, status, duration_ms,
-        # request id.
-        self._records: list[tuple[int, str, str, int, float, str]] = []
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_loop: asyncio.AbstractEventLoop | None = None
-        self._due = -1  # time.time_ns() when the pending flush is overdue; -1: none is pending
         self._fields: dict[tuple[str, str, int], str] = {}
-        _ACCESS_LOGS.add(self)
 
     @property
     def enabled(self) -> bool:
         return self._logger.isEnabledFor(logging.INFO)
 
-    def write(
-        self, method: str, path: str, status: int, duration_ms: float, request_id: str
-    ) -> None:
-        """Record one request's line (formatted with its batch). `request_id` as it stands
-        between the quotes of a JSON string (`json_text`): the edge's own ids are already."""
-        now = time.time_ns()
-        records = self._records
-        records.append((now, method, path, status, duration_ms, request_id))
-        if len(records) >= self.max_lines:
-            self.flush()
-        elif now > self._due or self._timer_loop is None or self._timer_loop.is_closed():
-            # The batch's first line, or its flush cannot come: the loop that was to run it is
-            # closed (each of a test client's requests can run in a loop of its own) or late.
-            self._schedule(now)
-
-    def _schedule(self, now: int) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self.flush()  # no event loop to flush later from
-            return
-        self._due = now + int(2e9 * self.interval_s)
-        if self._timer is not None and self._timer_loop is loop:
-            return  # a flush is pending on this loop
-        # None pending, or pending on another loop, which may close before it fires.
-        self._timer = loop.call_later(self.interval_s, self.flush)
-        self._timer_loop = loop
-
-    def flush(self) -> None:
-        self._timer = None
-        self._due = -1
-        if not self._records:
-            return
-        records, self._records = self._records, []
-        if not self.enabled:  # silenced through logging (asked once a batch, not per request)
+    def write(self, records: Sequence[AccessRecord]) -> None:
+        """Write the lines of `records` now, if the log is enabled (asked once a batch)."""
+        if not records or not self.enabled:
             return
         stream = self.stream if self.stream is not None else sys.stderr
-        text = self._format(records)
+        text = self._format(records, time.time() - time.perf_counter())
         written = 0  # characters
         try:
             for piece in _pieces(text, _piece_limit(stream, self.CHUNK)):
@@ -194,19 +151,20 @@ class AccessLog:
             self.dropped += lost
             ACCESS_LOG_DROPPED.inc(lost)
 
-    def _format(self, records: list[tuple[int, str, str, int, float, str]]) -> str:
-        """The lines of `records`, in one `%` over all of them."""
+    def _format(self, records: Sequence[AccessRecord], wall_offset: float) -> str:
+        """The lines of `records`, in one `%` over all of them. `wall_offset` turns their
+        perf_counter() times into time.time() ones."""
         values: list[object] = []
         add = values.extend
         fields_of = self._fields.get
         ms, head = -1, ""
-        for now, method, path, status, duration_ms, request_id in records:
-            moment = now // 1_000_000
+        for method, _, status, seconds, ended, path, request_id in records:
+            moment = int((ended + wall_offset) * 1000)
             if moment != ms:  # the line's start changes once a millisecond at most
                 ms, head = moment, _line_head(moment)
             # A server answers the same few paths again and again: their fields are escaped once.
             fields = fields_of((method, path, status)) or self._fields_for(method, path, status)
-            add((head, request_id, fields, duration_ms))
+            add((head, request_id, fields, seconds * 1000))
         return (self.LINE * len(records)) % tuple(values)
 
     def _fields_for(self, method: str, path: str, status: int) -> str:
@@ -257,12 +215,3 @@ def _pieces(text: str, limit: int) -> Iterator[str]:
         start = cut + 1
     if start < end:
         yield text[start:]
-
-
-_ACCESS_LOGS: weakref.WeakSet[AccessLog] = weakref.WeakSet()
-
-
-@atexit.register
-def _flush_access_logs() -> None:
-    for access_log in list(_ACCESS_LOGS):
-        access_log.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import cast
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
@@ -41,11 +41,16 @@ class PlainHistograms:
         self._series: dict[tuple[str | int, ...], list[float]] = {}
 
     def observe(self, values: tuple[str | int, ...], seconds: float) -> None:
+        series = self.series_of(values)
+        series[bisect_left(self.buckets, seconds)] += 1
+        series[-1] += seconds
+
+    def series_of(self, values: tuple[str | int, ...]) -> list[float]:
+        """The series of `values`: a count per bucket, the count above the last, the sum."""
         series = self._series.get(values)
         if series is None:
             series = self._series[values] = [0] * (len(self.buckets) + 1) + [0.0]
-        series[bisect_left(self.buckets, seconds)] += 1
-        series[-1] += seconds
+        return series
 
     def families(self) -> tuple[HistogramMetricFamily, list[tuple[list[str], float]]]:
         """The histogram family, and the count of each series (for a matching counter)."""
@@ -78,9 +83,21 @@ class RequestStats(Collector):
             ["method", "route", "status"],
             buckets,
         )
-        # observe((method, route, status), seconds), with the status as a number (its label text
-        # is made when /metrics is scraped): the series' own method, one call per request.
-        self.observe: Callable[[tuple[str, str, int], float], None] = self.latency.observe
+
+    def observe_many(
+        self, requests: Iterable[tuple[str, str, int, float, *tuple[object, ...]]]
+    ) -> None:
+        """Count and time a batch of requests, each a tuple that starts with method, route,
+        status and the seconds it took (the access log's records are such tuples)."""
+        latency = self.latency
+        known = latency._series.get  # a known series without a call; a new one made by series_of
+        buckets = latency.buckets
+        for request in requests:
+            values = request[:3]
+            series = known(values) or latency.series_of(values)
+            seconds = request[3]
+            series[bisect_left(buckets, seconds)] += 1
+            series[-1] += seconds
 
     def collect(self) -> Iterator[Metric]:
         latency, counts = self.latency.families()

@@ -3,7 +3,6 @@ route template and of the snapshot, and one JSON access-log line per request."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import io
@@ -27,15 +26,16 @@ from modelreg.logs import (
     ACCESS_LOG_DROPPED,
     ACCESS_LOGGER,
     AccessLog,
+    AccessRecord,
     JsonFormatter,
     json_text,
     request_id_var,
 )
 from modelreg.metrics import RequestStats
-from modelreg.public.edge import _RequestIds
+from modelreg.public.edge import Edge, _RequestIds
 from tests.fixtures.databases import Seeded
 from tests.fixtures.http import serving
-from tests.fixtures.waiting import poll, until, until_async
+from tests.fixtures.waiting import poll, until
 from tests.public.instances import (
     ACTIVE,
     LEGACY,
@@ -188,9 +188,8 @@ def test_request_latency_histogram_counts_each_request_in_cumulative_buckets(
 
 def test_request_stats_put_each_duration_in_the_first_bucket_that_holds_it() -> None:
     stats = RequestStats(buckets=(0.001, 0.01, 0.1))
-    for seconds in (0.0005, 0.001, 0.002, 0.5):
-        stats.observe(("GET", "/r", 200), seconds)
-    stats.observe(("GET", "/r", 404), 0.05)
+    ok = [record("/r", 200, seconds * 1000) for seconds in (0.0005, 0.001, 0.002, 0.5)]
+    stats.observe_many([*ok[:2], record("/r", 404, 50.0), *ok[2:]])
 
     families = {family.name: family for family in stats.collect()}
     found = {
@@ -285,15 +284,16 @@ def test_database_pool_usage_is_exposed(reader: Reader) -> None:
 @pytest.fixture
 def access_log(reader: Reader) -> Iterator[io.StringIO]:
     """What the instance's access log writes, from now on."""
-    log = reader.client.app.edge.access_log  # type: ignore[attr-defined]
+    edge: Edge = reader.client.app.edge  # type: ignore[attr-defined]
+    log = edge.access_log
     assert isinstance(log, AccessLog)
     stream, before = io.StringIO(), log.stream
 
     def use(target: TextIO | None) -> None:
-        log.flush()
+        edge.flush()
         log.stream = target
 
-    # On the app's own loop, so that no flush of its timer runs in between.
+    # On the app's own loop, so that no flush of a batch runs in between.
     reader.client.portal.call(use, stream)  # type: ignore[union-attr]
     try:
         yield stream
@@ -326,10 +326,29 @@ def test_each_request_is_one_json_access_log_line(
     assert entry["request_id"] == REQUEST_ID
 
 
+def record(
+    path: str,
+    status: int = 200,
+    duration_ms: float = 1.0,
+    request_id: str = "r",
+    ended: float = 0.0,
+) -> AccessRecord:
+    """One GET's record as the edge makes it (`ended`: its perf_counter() time; now by default)."""
+    return (
+        "GET",
+        "/v1/models/{model_id}",
+        status,
+        duration_ms / 1000,
+        ended or time.perf_counter(),
+        path,
+        request_id,
+    )
+
+
 def test_access_log_lines_are_json_whatever_the_path_and_request_id() -> None:
     stream = io.StringIO()
     odd_id = 'q"\\x\u00e9\n'
-    AccessLog(stream).write("GET", '/v1/models/a"b\\c\u2603', 404, 0.5, json_text(odd_id))
+    AccessLog(stream).write([record('/v1/models/a"b\\c\u2603', 404, 0.5, json_text(odd_id))])
 
     (line,) = stream.getvalue().splitlines()
     entry = json.loads(line)
@@ -342,14 +361,14 @@ def test_access_log_lines_are_json_whatever_the_path_and_request_id() -> None:
 
 def test_access_log_lines_have_the_shape_of_every_other_log_line() -> None:
     stream = io.StringIO()
-    AccessLog(stream).write("GET", "/v1/models", 200, 1.5, "rid")
+    AccessLog(stream).write([record("/v1/models", 200, 1.5, "rid")])
     extra = {"method": "GET", "path": "/v1/models", "status": 200, "duration_ms": 1.5}
-    record = logging.getLogger(ACCESS_LOGGER).makeRecord(
+    log_record = logging.getLogger(ACCESS_LOGGER).makeRecord(
         ACCESS_LOGGER, logging.INFO, __file__, 1, "request", (), None, extra=extra
     )
     token = request_id_var.set("rid")
     try:
-        formatted = json.loads(JsonFormatter().format(record))
+        formatted = json.loads(JsonFormatter().format(log_record))
     finally:
         request_id_var.reset(token)
 
@@ -360,25 +379,30 @@ def test_access_log_lines_have_the_shape_of_every_other_log_line() -> None:
     }
 
 
-def test_access_log_writes_in_batches_on_an_event_loop() -> None:
-    stream = io.StringIO()
-    log = AccessLog(stream, interval_s=0.05, max_lines=3)
+def test_requests_are_counted_and_logged_a_batch_at_a_time(
+    reader: Reader, access_log: io.StringIO
+) -> None:
+    edge: Edge = reader.client.app.edge  # type: ignore[attr-defined]
+    labels = {"method": "GET", "route": MODEL_ROUTE, "status": "200"}
+    assert reader.client.portal is not None
+    reader.client.portal.call(setattr, edge.finished, "interval_s", 3600.0)
+    try:
+        before = metric(reader.client, "modelreg_http_requests_total", **labels)
+        reader.client.portal.call(edge.flush)  # that request's own record
+        written = access_log.getvalue()
 
-    def lines() -> int:
-        return len(stream.getvalue().splitlines())
+        for _ in range(3):
+            assert reader.client.get(f"/v1/models/{ACTIVE}").status_code == 200
+        assert access_log.getvalue() == written, "held for the interval"
+        assert len(edge.finished.items) == 3
 
-    async def scenario() -> list[int]:
-        seen = []
-        log.write("GET", "/a", 200, 1.0, "1")
-        seen.append(lines())  # held for the interval
-        await until_async(lambda: lines() > 0)
-        seen.append(lines())  # written by the timer
-        for i in range(3):
-            log.write("GET", "/b", 200, 1.0, str(i))
-        seen.append(lines())  # a full batch is written at once
-        return seen
-
-    assert asyncio.run(scenario()) == [0, 1, 4]
+        # /metrics counts every request answered so far, and writes their lines.
+        after = metric(reader.client, "modelreg_http_requests_total", **labels)
+        assert after == before + 3
+        lines = access_log.getvalue()[len(written) :].splitlines()
+        assert [json.loads(line)["path"] for line in lines] == [f"/v1/models/{ACTIVE}"] * 3
+    finally:
+        reader.client.portal.call(setattr, edge.finished, "interval_s", 0.1)
 
 
 def test_access_log_can_be_silenced_through_logging(
@@ -387,9 +411,9 @@ def test_access_log_can_be_silenced_through_logging(
     caplog.set_level(logging.WARNING, logger=ACCESS_LOGGER)
 
     assert reader.client.get(f"/v1/models/{ACTIVE}").status_code == 200
-    log: AccessLog = reader.client.app.edge.access_log  # type: ignore[attr-defined]
+    edge: Edge = reader.client.app.edge  # type: ignore[attr-defined]
     assert reader.client.portal is not None
-    reader.client.portal.call(log.flush)
+    reader.client.portal.call(edge.flush)
 
     assert access_log.getvalue() == ""
 
@@ -402,11 +426,10 @@ class Broken(io.StringIO):
 
 
 def test_a_failing_log_stream_drops_the_batch_without_raising() -> None:
-    log = AccessLog(Broken(), max_lines=2)
+    log = AccessLog(Broken())
     before = ACCESS_LOG_DROPPED._value.get()
 
-    log.write("GET", "/a", 200, 1.0, "1")  # no event loop: written at once, and lost
-    log.write("GET", "/b", 200, 1.0, "2")
+    log.write([record("/a"), record("/b")])
 
     assert log.dropped == 2
     assert ACCESS_LOG_DROPPED._value.get() == before + 2
@@ -420,15 +443,9 @@ def test_batches_are_written_in_pieces_that_end_with_a_line() -> None:
             writes.append(text)
             return len(text)
 
-    log = AccessLog(Recording(), max_lines=1000)
-
-    async def requests() -> None:  # on an event loop, the lines wait for one flush
-        for i in range(300):
-            log.write("GET", f"/{i}/" + "x" * 50, 200, 1.0, str(i))
-        log.write("GET", "/" + "p" * 5000, 200, 1.0, "long")  # one line longer than a piece
-        log.flush()
-
-    asyncio.run(requests())
+    batch = [record(f"/{i}/" + "x" * 50) for i in range(300)]
+    batch.append(record("/" + "p" * 5000))  # one line longer than a piece
+    AccessLog(Recording()).write(batch)
 
     assert all(w.endswith("\n") for w in writes)
     assert all(len(w) <= AccessLog.CHUNK for w in writes if w.count("\n") > 1)
@@ -452,14 +469,10 @@ def test_a_batch_is_one_write_to_a_regular_file_and_pieces_to_a_pipe(
     tmp_path: pathlib.Path,
 ) -> None:
     def batch(stream: CountedWrites) -> list[int]:
-        log = AccessLog(stream, max_lines=1000)
-
-        async def requests() -> None:  # on an event loop, the lines wait for one flush
-            for i in range(100):  # about 20 KB
-                log.write("GET", f"/v1/models/m-{i}", 200, 1.0, f"id-{i}")
-            log.flush()
-
-        asyncio.run(requests())
+        # about 20 KB
+        AccessLog(stream).write(
+            [record(f"/v1/models/m-{i}", request_id=f"id-{i}") for i in range(100)]
+        )
         return stream.writes
 
     read_end, write_end = os.pipe()
@@ -484,25 +497,18 @@ def test_a_batch_is_one_write_to_a_regular_file_and_pieces_to_a_pipe(
 
 def test_access_log_times_each_line_to_its_millisecond(monkeypatch: pytest.MonkeyPatch) -> None:
     stream = io.StringIO()
-    log = AccessLog(stream)
-    clock = iter(
-        [
-            1_800_000_000_000_400_000,
-            1_800_000_000_001_600_000,
-            1_800_000_000_001_900_000,
-            1_800_000_001_250_000_000,
-        ]
-    )
-    monkeypatch.setattr(time, "time_ns", lambda: next(clock))
-    for _ in range(4):
-        log.write("GET", "/v1/models", 200, 1.0, "r")
+    # The clocks as the batch is written: perf_counter() 100 s when time() is 1,800,000,000 s.
+    monkeypatch.setattr(time, "time", lambda: 1_800_000_000.0)
+    monkeypatch.setattr(time, "perf_counter", lambda: 100.0)
+    ended = [99.9996, 99.9984, 99.9981, 99.25]  # 0.4 ms, 1.6 ms, 1.9 ms, 0.75 s ago
+    AccessLog(stream).write([record("/v1/models", ended=moment) for moment in ended])
 
     stamps = [json.loads(line)["ts"] for line in stream.getvalue().splitlines()]
     assert stamps == [
-        "2027-01-15T08:00:00.000Z",
-        "2027-01-15T08:00:00.001Z",
-        "2027-01-15T08:00:00.001Z",
-        "2027-01-15T08:00:01.250Z",
+        "2027-01-15T07:59:59.999Z",
+        "2027-01-15T07:59:59.998Z",
+        "2027-01-15T07:59:59.998Z",
+        "2027-01-15T07:59:59.250Z",
     ]
 
 
@@ -511,8 +517,7 @@ def test_access_log_lines_stay_right_once_its_cache_of_paths_is_full() -> None:
     log = AccessLog(stream)
     paths = [f"/v1/models/m{i}" for i in range(AccessLog.CACHED_FIELDS + 50)]
     for status in (200, 404):
-        for path in paths:
-            log.write("GET", path, status, 2.5, "r")
+        log.write([record(path, status, 2.5) for path in paths])
 
     entries = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [(e["path"], e["status"]) for e in entries] == [
@@ -522,33 +527,11 @@ def test_access_log_lines_stay_right_once_its_cache_of_paths_is_full() -> None:
     assert len(log._fields) == AccessLog.CACHED_FIELDS
 
 
-def test_a_flush_pending_on_a_closed_loop_does_not_hold_later_lines() -> None:
-    stream = io.StringIO()
-    log = AccessLog(stream, interval_s=0.05)
-
-    def lines() -> int:
-        return len(stream.getvalue().splitlines())
-
-    async def closing_at_once() -> None:
-        log.write("GET", "/a", 200, 1.0, "on a loop that closes before the flush")
-        await asyncio.sleep(0)  # one turn of the loop, well within the interval
-
-    async def waiting_for_the_flush() -> None:
-        log.write("GET", "/a", 200, 1.0, "on the next loop")
-        await until_async(lambda: lines() > 0)
-
-    asyncio.run(closing_at_once())
-    assert stream.getvalue() == ""
-    asyncio.run(waiting_for_the_flush())
-
-    assert lines() == 2
-
-
 def test_lines_waiting_at_shutdown_are_written(serve_seeded: Seeded) -> None:
     stream = io.StringIO()
     with serving() as client:
-        log = client.app.edge.access_log  # type: ignore[attr-defined]
-        log.stream, log.interval_s = stream, 3600.0
+        edge = client.app.edge  # type: ignore[attr-defined]
+        edge.access_log.stream, edge.finished.interval_s = stream, 3600.0
         assert client.get(f"/v1/models/{ACTIVE}").status_code == 200
         assert stream.getvalue() == "", "held for the interval"
 

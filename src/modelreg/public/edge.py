@@ -17,7 +17,8 @@ from time import perf_counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelreg import metrics
-from modelreg.logs import AccessLog, json_text, request_id_var
+from modelreg.batching import Batch
+from modelreg.logs import AccessLog, AccessRecord, json_text, request_id_var
 from modelreg.public.snapshot import VARY, Encoded, Rendered, Snapshot
 from modelreg.public.store import SnapshotStore
 from modelreg.responses import none_match
@@ -94,7 +95,10 @@ class Edge:
         self.store = store
         self.fast_path = fast_path
         self.access_log = access_log
-        self.observe_latency = metrics.REQUEST_STATS.observe
+        # Every request's record (AccessRecord), counted in the latency series and written to
+        # the access log a batch at a time.
+        self.finished: Batch[AccessRecord] = Batch(self._settle)
+        self._records, self._batch_size = self.finished.items, self.finished.max_items
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -168,10 +172,12 @@ class Edge:
                     body = b"" if method == "HEAD" else sent.body
                     await send({"type": "http.response.body", "body": body})
                 # What _observe does, without a call.
-                elapsed = perf_counter() - started
-                self.observe_latency((method, route, status), elapsed)
-                if self.access_log is not None:
-                    self.access_log.write(method, path, status, elapsed * 1000, logged)
+                ended = perf_counter()
+                records = self._records
+                records.append((method, route, status, ended - started, ended, path, logged))
+                waiting = len(records)
+                if waiting == 1 or waiting >= self._batch_size:
+                    self.finished.added()
                 return
 
         head = method == "HEAD"
@@ -203,11 +209,19 @@ class Edge:
     def _observe(
         self, method: str, route: str, status: int, started: float, path: str, logged_id: str
     ) -> None:
-        """Count and time the request, and log it (`logged_id`: its id as `json_text` gives it)."""
-        elapsed = perf_counter() - started
-        self.observe_latency((method, route, status), elapsed)
+        """Record the request, to be counted, timed and logged with its batch (`logged_id`: its
+        id as `json_text` gives it)."""
+        ended = perf_counter()
+        self.finished.add((method, route, status, ended - started, ended, path, logged_id))
+
+    def _settle(self, records: list[AccessRecord]) -> None:
+        metrics.REQUEST_STATS.observe_many(records)
         if self.access_log is not None:
-            self.access_log.write(method, path, status, elapsed * 1000, logged_id)
+            self.access_log.write(records)
+
+    def flush(self) -> None:
+        """Count and log every request answered so far (before /metrics answers, at shutdown)."""
+        self.finished.flush()
 
 
 def _label(method: str) -> str:
