@@ -20,9 +20,9 @@ class Batch(Generic[Item]):
     cancels its tasks (asyncio.run, anyio, a server's shutdown), and the cancelled task flushes
     what waited, so that items never wait for a loop that is gone (a loop closed without
     ending its tasks, `loop.close()` alone, leaves its items to the next full batch, `flush()`
-    or the exit). A process that is killed
-    loses at most the last interval's items. The sink runs on the event loop's thread and must
-    not raise. Used from one event loop's thread at a time.
+    or the exit). A process that is killed loses at most the last interval's items. The sink
+    runs on the event loop's thread and must not raise. Used from one event loop's thread at a
+    time.
 
     A caller on a hot path may append to `items` itself and call `added()` when the list's
     length is 1 or `max_items`: what `add` does, without a call for every item.

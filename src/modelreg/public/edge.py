@@ -246,13 +246,10 @@ async def _too_large_headers(send: Send, request_id: bytes, limit: int) -> None:
 
 
 def _lookup(snapshot: Snapshot, path: str, query: bytes) -> tuple[str, Rendered | None]:
-    """The route and what the fast path answers (a model by id is looked up by the edge itself,
-    and again here when there is a query): a model, the list (a filtered list once
-    rendered), an export once rendered; None: FastAPI answers."""
+    """The route and what the fast path answers for what is not a model by id (the edge looks
+    those up itself): the list (a filtered list once rendered), an export once rendered; None:
+    FastAPI answers."""
     if not query:
-        model = snapshot.by_path.get(path)
-        if model is not None:
-            return MODEL_ROUTE, model
         if path == LIST_ROUTE:
             return LIST_ROUTE, snapshot.list_all
         if path.startswith(EXPORT_PREFIX):
