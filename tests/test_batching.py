@@ -98,6 +98,8 @@ def test_items_of_a_loop_closed_without_ending_its_tasks_go_with_the_next_flush(
 
     first.run_until_complete(add(1))
     first.close()  # its flusher never runs: not cancelled, only left behind
+    # ...and is reported as "destroyed but pending" when collected: expected here, not shown.
+    first.set_exception_handler(lambda loop, context: None)
     asyncio.run(add(2))
     assert handed == []  # waiting, not lost
     asyncio.run(add(3))  # a full batch
