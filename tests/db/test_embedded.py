@@ -59,7 +59,7 @@ def test_starts_on_demand_serves_and_stops_when_its_process_exits(scratch_dir: P
     assert seen["version"] >= 140000
     # Its own settings are in effect for the first connection already.
     assert seen["settings"] == embedded.SETTINGS
-    assert seen["settings"]["wal_init_zero"] == "off"
+    assert seen["settings"]["wal_init_zero"] == "on"
     if os.geteuid() == 0:
         # PostgreSQL refuses to run as root; the server runs as an unprivileged user instead.
         assert seen["server_user"] != "root"

@@ -57,9 +57,13 @@ def start(data_dir: Path, database: str = DATABASE_NAME) -> str:
 # A commit waits until the write-ahead log (WAL) before it is on disk; these make that wait
 # shorter when something else writes a lot of WAL (a backfill, an index build):
 SETTINGS: dict[str, str] = {
-    # A new 16 MB WAL segment file is not filled with zeros first: a commit that crossed into a
-    # new segment waited for that write.
-    "wal_init_zero": "off",
+    # A new 16 MB WAL segment file is filled with zeros when it is made (PostgreSQL's default,
+    # set again on servers an earlier version had set to off). Without it the file is sparse:
+    # on ext4 (data=ordered), a commit whose WAL flush fills a hole commits the journal, which
+    # first writes the data blocks other writes have just allocated (an index build's). Those
+    # flushes took 105 to 190 ms during index builds at 1,000,000 rows; with it, a commit that
+    # crosses into a new segment waits for the zeros instead, at most 92 ms (docs/benchmarks.md).
+    "wal_init_zero": "on",
     # Full-page images (a page's first change after a checkpoint; every page an index build
     # writes) are compressed: less WAL to flush.
     "wal_compression": "pglz",
