@@ -23,9 +23,6 @@ class Batch(Generic[Item]):
     or the exit). A process that is killed loses at most the last interval's items. The sink
     runs on the event loop's thread and must not raise. Used from one event loop's thread at a
     time.
-
-    A caller on a hot path may append to `items` itself and call `added()` when the list's
-    length is 1 or `max_items`: what `add` does, without a call for every item.
     """
 
     def __init__(
@@ -34,22 +31,20 @@ class Batch(Generic[Item]):
         self.sink = sink
         self.interval_s = interval_s
         self.max_items = max_items
-        self.items: list[Item] = []  # the same list for the batch's whole life
+        self.items: list[Item] = []
         self._flusher: asyncio.Task[None] | None = None
         _BATCHES.add(self)
 
     def add(self, item: Item) -> None:
         items = self.items
         items.append(item)
-        if len(items) == 1 or len(items) >= self.max_items:
-            self.added()
-
-    def added(self) -> None:
-        """After the batch's first item (a flush is set to come) or its `max_items`th (it is
-        flushed now)."""
-        if len(self.items) >= self.max_items:
+        if len(items) >= self.max_items:
             self.flush()
-            return
+        elif len(items) == 1:
+            self._schedule()
+
+    def _schedule(self) -> None:
+        """After the batch's first item: its flush is set to come."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -81,8 +76,7 @@ class Batch(Generic[Item]):
     def _hand_over(self) -> None:
         if not self.items:
             return
-        items = self.items[:]
-        self.items.clear()
+        items, self.items = self.items, []
         self.sink(items)
 
 

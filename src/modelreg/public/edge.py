@@ -57,16 +57,12 @@ class _RequestIds:
         self._runs = self._counted(os.urandom(8).hex().encode())
 
     def next(self) -> tuple[bytes, str]:
-        """The next id (the edge does this inline: a pop, and a refill once in 1,024)."""
+        """The next id: a pop, and once in 1,024 ids the next run made first."""
         try:
             return self.waiting.pop()
         except IndexError:
-            return self.refill()
-
-    def refill(self) -> tuple[bytes, str]:
-        """Make the next 1,024 ids and take the first."""
-        self.waiting = next(self._runs)
-        return self.waiting.pop()
+            self.waiting = next(self._runs)
+            return self.waiting.pop()
 
     @staticmethod
     def _counted(prefix: bytes) -> Iterator[list[tuple[bytes, str]]]:
@@ -98,7 +94,6 @@ class Edge:
         # Every request's record (AccessRecord), counted in the latency series and written to
         # the access log a batch at a time.
         self.finished: Batch[AccessRecord] = Batch(self._settle)
-        self._records, self._batch_size = self.finished.items, self.finished.max_items
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -122,10 +117,7 @@ class Edge:
         if given:
             encoded, logged = given, json_text(given.decode("latin-1"))
         else:
-            try:
-                encoded, logged = _ids.waiting.pop()
-            except IndexError:
-                encoded, logged = _ids.refill()
+            encoded, logged = _ids.next()
         method = scope["method"]
         # Before any answer, the fast path's included: the limit is the same for every request.
         if header_bytes > self.max_header_bytes:
@@ -171,13 +163,7 @@ class Edge:
                     )
                     body = b"" if method == "HEAD" else sent.body
                     await send({"type": "http.response.body", "body": body})
-                # What _observe does, without a call.
-                ended = perf_counter()
-                records = self._records
-                records.append((method, route, status, ended - started, ended, path, logged))
-                waiting = len(records)
-                if waiting == 1 or waiting >= self._batch_size:
-                    self.finished.added()
+                self._observe(method, route, status, started, path, logged)
                 return
 
         head = method == "HEAD"
