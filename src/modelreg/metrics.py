@@ -6,7 +6,7 @@ import gc
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import cast
+from typing import Any, cast
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
@@ -44,6 +44,18 @@ class PlainHistograms:
         series = self.series_of(values)
         series[bisect_left(self.buckets, seconds)] += 1
         series[-1] += seconds
+
+    def observe_rows(self, rows: Iterable[tuple[Any, ...]], width: int) -> None:
+        """`observe(row[:width], row[width])` for each row, in one loop (a batch of rows whose
+        first `width` items are the label values and the next the seconds; more are ignored)."""
+        known = self._series.get  # a known series without a call; a new one made by series_of
+        buckets = self.buckets
+        for row in rows:
+            values = row[:width]
+            series = known(values) or self.series_of(values)
+            seconds: float = row[width]
+            series[bisect_left(buckets, seconds)] += 1
+            series[-1] += seconds
 
     def series_of(self, values: tuple[str | int, ...]) -> list[float]:
         """The series of `values`: a count per bucket, the count above the last, the sum."""
@@ -89,15 +101,7 @@ class RequestStats(Collector):
     ) -> None:
         """Count and time a batch of requests, each a tuple that starts with method, route,
         status and the seconds it took (the access log's records are such tuples)."""
-        latency = self.latency
-        known = latency._series.get  # a known series without a call; a new one made by series_of
-        buckets = latency.buckets
-        for request in requests:
-            values = request[:3]
-            series = known(values) or latency.series_of(values)
-            seconds = request[3]
-            series[bisect_left(buckets, seconds)] += 1
-            series[-1] += seconds
+        self.latency.observe_rows(requests, 3)
 
     def collect(self) -> Iterator[Metric]:
         latency, counts = self.latency.families()
