@@ -104,16 +104,21 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await store.close()
             await engine.dispose()
         finally:
-            edge = getattr(app, "edge", None)
-            if isinstance(edge, Edge):
-                edge.flush()  # the requests answered since the last batch: counted and logged
+            flush_requests(app)  # the requests answered since the last batch
+
+
+def flush_requests(app: FastAPI) -> None:
+    """Count and log the requests `app`'s edge has answered since its last batch."""
+    edge = getattr(app, "edge", None)
+    if isinstance(edge, Edge):
+        edge.flush()
 
 
 class ModelregAPI(FastAPI):
     """FastAPI with the read path's edge (request id, metrics, access log, fast path) in front
     of its middleware stack: the hottest requests are answered before any of it runs."""
 
-    edge: ASGIApp | None = None
+    edge: Edge | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.edge is not None:
@@ -164,9 +169,7 @@ def create_app() -> ModelregAPI:
         engine: Any = request.app.state.sessionmaker.kw["bind"]
         metrics.DB_POOL_IN_USE.set(engine.pool.checkedout())
         await db_metrics.INDEX_USAGE_COLLECTOR.refresh(engine)
-        edge = getattr(request.app, "edge", None)
-        if isinstance(edge, Edge):
-            edge.flush()  # every request answered so far is counted
+        flush_requests(request.app)  # every request answered so far is counted
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(public.router)
