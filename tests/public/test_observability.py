@@ -331,7 +331,7 @@ def record(
     status: int = 200,
     duration_ms: float = 1.0,
     request_id: str = "r",
-    ended: float = 0.0,
+    ended: float | None = None,
 ) -> AccessRecord:
     """One GET's record as the edge makes it (`ended`: its perf_counter() time; now by default)."""
     return (
@@ -339,7 +339,7 @@ def record(
         "/v1/models/{model_id}",
         status,
         duration_ms / 1000,
-        ended or time.perf_counter(),
+        time.perf_counter() if ended is None else ended,
         path,
         request_id,
     )
